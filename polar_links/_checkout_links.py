@@ -1,0 +1,240 @@
+"""``polar.checkout_links``: list, get, create, update and delete checkout links."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from ._config import Timeout, check_concurrency, check_max_retries, coerce_timeout
+from ._decoding import decode_link, decode_list
+from ._exceptions import InvalidResponseError, snippet
+from ._models import CheckoutLink
+from ._pagination import CheckoutLinkPaginator, Page
+from ._query import MAX_LIMIT, check_page_args, list_query, page_query
+from ._requests import CheckoutLinkCreate, CheckoutLinkUpdate, check_fields, encode_body
+from ._transport import Response, Transport
+from ._validation import check_int, check_uuid
+
+__all__ = ["CheckoutLinks"]
+
+_PATH = "/v1/checkout-links/"
+IdLike = str | uuid.UUID
+Ids = IdLike | Sequence[IdLike]
+
+
+class CheckoutLinks:
+    """The checkout-links resource of one :class:`~polar_links.Polar` client."""
+
+    def __init__(self, transport: Transport, *, concurrency: int) -> None:
+        self._transport = transport
+        self._concurrency = concurrency
+
+    def list(
+        self,
+        *,
+        organization_id: Ids | None = None,
+        product_id: Ids | None = None,
+        sorting: Sequence[str] | None = None,
+        limit: int = MAX_LIMIT,
+        page: int = 1,
+        max_items: int | None = None,
+        concurrency: int | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> CheckoutLinkPaginator:
+        """List checkout links; returns a paginator without sending anything.
+
+        ``organization_id``/``product_id``: one id or a list (a link matches any of them).
+        ``sorting``: criteria applied in order, e.g. ``["-created_at", "label"]``.
+        ``limit``: links per page, 1..100 (default 100: fewest requests).
+        ``page``: the page to start from (1-based). ``max_items``: stop after this many
+        links, without fetching further pages. ``concurrency``: page requests in flight
+        at once (default: the client's). ``timeout`` (seconds) and ``max_retries``
+        apply to each page request. Arguments are checked now, before any request.
+        """
+        base = list_query(organization_id=organization_id, product_id=product_id, sorting=sorting)
+        page, limit = check_page_args(page, limit)
+        if max_items is not None:
+            check_int("max_items", max_items, minimum=0)
+        concurrency = self._concurrency if concurrency is None else check_concurrency(concurrency)
+        per_call = _per_call(timeout, max_retries)
+
+        async def fetch_page(number: int) -> Page:
+            response = await self._transport.request(
+                "GET", _PATH, query=page_query(base, number, limit), **per_call
+            )
+            try:
+                items, pagination, skipped = decode_list(response.body)
+            except msgspec.MsgspecError as exc:
+                raise _invalid(response, "a list of checkout links", exc) from None
+            return Page(items, number, pagination.total_count, pagination.max_page, skipped)
+
+        return CheckoutLinkPaginator(
+            fetch_page, start_page=page, limit=limit, max_items=max_items, concurrency=concurrency
+        )
+
+    async def get(
+        self,
+        id: IdLike,
+        *,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> CheckoutLink:
+        """Return the checkout link with this id; raises ``NotFoundError`` if there is none."""
+        path = _PATH + check_uuid("id", id)
+        response = await self._transport.request("GET", path, **_per_call(timeout, max_retries))
+        return _link(response)
+
+    async def create(
+        self,
+        *,
+        products: Sequence[IdLike] | None = None,
+        product_id: IdLike | None = None,
+        product_price_id: IdLike | None = None,
+        payment_processor: Literal["stripe"] = "stripe",
+        label: str | None = None,
+        allow_discount_codes: bool | None = None,
+        require_billing_address: bool | None = None,
+        discount_id: IdLike | None = None,
+        success_url: str | None = None,
+        return_url: str | None = None,
+        seats: int | None = None,
+        units: int | None = None,
+        trial_interval: Literal["day", "week", "month", "year"] | None = None,
+        trial_interval_count: int | None = None,
+        metadata: dict[str, str | int | float | bool] | None = None,
+        timeout: Timeout | float | None = None,
+    ) -> CheckoutLink:
+        """Create a checkout link and return it.
+
+        Give exactly one of ``products`` (a list of product ids: the current way),
+        ``product_id`` or ``product_price_id`` (both deprecated by Polar). Optional
+        fields left as ``None`` are not sent, so the server's defaults apply
+        (``allow_discount_codes=True``, ``require_billing_address=False``).
+        ``success_url`` may contain the literal ``{CHECKOUT_ID}`` placeholder.
+        A create is never retried once it may have reached the server, so it can never
+        make two links.
+        """
+        shapes = {
+            "products": products,
+            "product_id": product_id,
+            "product_price_id": product_price_id,
+        }
+        given_shapes = [name for name, value in shapes.items() if value is not None]
+        if len(given_shapes) != 1:
+            raise ValueError(
+                "give exactly one of products (a list of product ids), product_id or "
+                f"product_price_id; got {', '.join(given_shapes) or 'none'}"
+            )
+        if payment_processor != "stripe":
+            raise ValueError(f"payment_processor must be 'stripe', got {payment_processor!r}")
+        optional = {
+            "label": label,
+            "allow_discount_codes": allow_discount_codes,
+            "require_billing_address": require_billing_address,
+            "discount_id": discount_id,
+            "success_url": success_url,
+            "return_url": return_url,
+            "seats": seats,
+            "units": units,
+            "trial_interval": trial_interval,
+            "trial_interval_count": trial_interval_count,
+            "metadata": metadata,
+        }
+        fields = check_fields({k: UNSET if v is None else v for k, v in optional.items()})
+        if products is not None:
+            fields.update(check_fields({"products": products}))
+        elif product_id is not None:
+            fields["product_id"] = check_uuid("product_id", product_id)
+        else:
+            fields["product_price_id"] = check_uuid("product_price_id", product_price_id)
+        body = CheckoutLinkCreate(payment_processor=payment_processor, **fields)
+        response = await self._transport.request(
+            "POST", _PATH, body=encode_body(body), **_per_call(timeout, None)
+        )
+        return _link(response)
+
+    async def update(
+        self,
+        id: IdLike,
+        *,
+        products: Sequence[IdLike] | UnsetType = UNSET,
+        label: str | UnsetType | None = UNSET,
+        allow_discount_codes: bool | UnsetType = UNSET,
+        require_billing_address: bool | UnsetType = UNSET,
+        discount_id: IdLike | UnsetType | None = UNSET,
+        success_url: str | UnsetType | None = UNSET,
+        return_url: str | UnsetType | None = UNSET,
+        seats: int | UnsetType | None = UNSET,
+        trial_interval: Literal["day", "week", "month", "year"] | UnsetType | None = UNSET,
+        trial_interval_count: int | UnsetType | None = UNSET,
+        metadata: dict[str, str | int | float | bool] | UnsetType = UNSET,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> CheckoutLink:
+        """Change the given fields of a checkout link and return it.
+
+        Only the arguments you pass are sent: an omitted one stays as it is, ``None``
+        clears a nullable field (``label``, ``success_url``, ``seats``...). ``products``
+        replaces the whole product list; ``metadata`` replaces the whole map.
+        """
+        path = _PATH + check_uuid("id", id)
+        fields = check_fields(
+            {
+                "products": products,
+                "label": label,
+                "allow_discount_codes": allow_discount_codes,
+                "require_billing_address": require_billing_address,
+                "discount_id": discount_id,
+                "success_url": success_url,
+                "return_url": return_url,
+                "seats": seats,
+                "trial_interval": trial_interval,
+                "trial_interval_count": trial_interval_count,
+                "metadata": metadata,
+            }
+        )
+        body = encode_body(CheckoutLinkUpdate(**fields))
+        response = await self._transport.request(
+            "PATCH", path, body=body, **_per_call(timeout, max_retries)
+        )
+        return _link(response)
+
+    async def delete(
+        self,
+        id: IdLike,
+        *,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        """Delete the checkout link with this id; raises ``NotFoundError`` if there is none."""
+        path = _PATH + check_uuid("id", id)
+        await self._transport.request("DELETE", path, **_per_call(timeout, max_retries))
+
+
+def _per_call(timeout: Timeout | float | None, max_retries: int | None) -> dict[str, Any]:
+    return {
+        "timeout": None if timeout is None else coerce_timeout(timeout),
+        "max_retries": None if max_retries is None else check_max_retries(max_retries),
+    }
+
+
+def _link(response: Response) -> CheckoutLink:
+    try:
+        return decode_link(response.body)
+    except msgspec.MsgspecError as exc:
+        raise _invalid(response, "a checkout link", exc) from None
+
+
+def _invalid(response: Response, expected: str, exc: Exception) -> InvalidResponseError:
+    return InvalidResponseError(
+        f"{response.method} {response.url} answered {response.status} with a body that is "
+        f"not {expected} ({exc}): {snippet(response.body)!r}",
+        status_code=response.status,
+        method=response.method,
+        url=response.url,
+    )

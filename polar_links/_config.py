@@ -1,0 +1,145 @@
+"""Small value types for client configuration: timeouts, backoff, rate limits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ._validation import check_int
+
+__all__ = [
+    "ENVIRONMENTS",
+    "Backoff",
+    "RateLimit",
+    "Timeout",
+    "check_concurrency",
+    "check_max_retries",
+    "coerce_timeout",
+    "default_rate_limit",
+]
+
+#: Base URLs of Polar's two environments.
+ENVIRONMENTS: dict[str, str] = {
+    "production": "https://api.polar.sh",
+    "sandbox": "https://sandbox-api.polar.sh",
+}
+
+
+def _check_seconds(name: str, value: float | None, *, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        allowed = "a positive number of seconds" + (" or None" if allow_none else "")
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """How long one attempt of a request may take, in seconds.
+
+    ``connect``: to establish the TCP/TLS connection. ``total``: for the whole attempt,
+    from sending to the last byte of the body. ``None`` disables that limit.
+    Retries get a fresh budget each.
+    """
+
+    total: float | None = 30.0
+    connect: float | None = 10.0
+
+    def __post_init__(self) -> None:
+        _check_seconds("Timeout.total", self.total, allow_none=True)
+        _check_seconds("Timeout.connect", self.connect, allow_none=True)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between retries, in seconds: exponential with full jitter.
+
+    Attempt ``n`` (0-based) waits a random time in ``[0, min(maximum, initial * 2**n)]``.
+    A ``Retry-After`` from the server is honoured instead, but never longer than
+    ``max_retry_after``.
+    """
+
+    initial: float = 0.5
+    maximum: float = 8.0
+    max_retry_after: float = 60.0
+
+    def __post_init__(self) -> None:
+        _check_seconds("Backoff.initial", self.initial, allow_none=False)
+        _check_seconds("Backoff.maximum", self.maximum, allow_none=False)
+        _check_seconds("Backoff.max_retry_after", self.max_retry_after, allow_none=False)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Client-side request budget: at most ``requests`` requests in any ``per`` seconds.
+
+    A token bucket holding ``burst`` requests (default: a tenth of ``requests``) that
+    refills at ``(requests - burst) / per`` requests per second, so no window of ``per``
+    seconds ever holds more than ``requests`` requests.
+    """
+
+    requests: int
+    per: float = 60.0
+    burst: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.requests, bool) or not isinstance(self.requests, int):
+            raise TypeError(f"RateLimit.requests must be an int, got {self.requests!r}")
+        if self.requests < 1:
+            raise ValueError(f"RateLimit.requests must be >= 1, got {self.requests!r}")
+        _check_seconds("RateLimit.per", self.per, allow_none=False)
+        if self.burst is not None and (
+            isinstance(self.burst, bool)
+            or not isinstance(self.burst, int)
+            or not 1 <= self.burst <= self.requests
+        ):
+            raise ValueError(
+                f"RateLimit.burst must be an int from 1 to requests ({self.requests}), "
+                f"got {self.burst!r}"
+            )
+
+    @property
+    def capacity(self) -> int:
+        """Requests the bucket holds when full."""
+        return self.burst if self.burst is not None else max(1, self.requests // 10)
+
+    @property
+    def refill_per_second(self) -> float:
+        """Requests added to the bucket per second."""
+        return max(self.requests - self.capacity, 1) / self.per
+
+
+_KNOWN_HOST_LIMITS = {
+    "api.polar.sh": RateLimit(500, 60.0),
+    "sandbox-api.polar.sh": RateLimit(100, 60.0),
+}
+
+
+def default_rate_limit(base_url: str) -> RateLimit | None:
+    """Polar's documented default limit for a known API host; ``None`` for any other host."""
+    return _KNOWN_HOST_LIMITS.get(urlsplit(base_url).hostname or "")
+
+
+def coerce_timeout(value: object) -> Timeout:
+    """Return a :class:`Timeout` from a Timeout or a number (the total, in seconds)."""
+    if isinstance(value, Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"timeout must be a Timeout or a number of seconds, got {value!r}")
+    return Timeout(total=float(value))
+
+
+def check_concurrency(value: object) -> int:
+    """Return ``value`` if it is an int from 1 to 64 (page requests in flight), or raise."""
+    return check_int("concurrency", value, minimum=1, maximum=64)
+
+
+def check_max_retries(value: object) -> int:
+    """Return ``value`` if it is an int from 0 to 10 (retries after the first attempt), or raise."""
+    return check_int("max_retries", value, minimum=0, maximum=10)

@@ -1,0 +1,165 @@
+"""Walking the list endpoint: pages in order, with up to ``concurrency`` requests in
+flight, and items deduplicated by id within one walk."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ._decoding import SkippedItem
+from ._models import CheckoutLink
+
+__all__ = ["CheckoutLinkPaginator", "Page"]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of the list, as the server sent it.
+
+    ``items``: the checkout links on this page, in server order. ``page``: its 1-based
+    number. ``total_count``: links matching the filters. ``max_page``: number of pages
+    (0 when nothing matches). ``skipped``: items that could not be decoded at all.
+    """
+
+    items: list[CheckoutLink]
+    page: int
+    total_count: int
+    max_page: int
+    skipped: list[SkippedItem] = field(default_factory=list)
+
+    @property
+    def has_next(self) -> bool:
+        """True when the server reports pages after this one."""
+        return self.page < self.max_page
+
+
+FetchPage = Callable[[int], Awaitable[Page]]
+
+
+class CheckoutLinkPaginator:
+    """The result of ``polar.checkout_links.list(...)``; creating it sends nothing.
+
+    * ``async for link in paginator``: every link of every page, from the start page to
+      ``max_page``, in server order, each id at most once.
+    * ``async for page in paginator.pages()``: the :class:`Page` objects.
+    * ``await paginator.first_page()``: only the start page.
+    * ``await paginator.collect()``: all links as a list.
+
+    Once the first page tells how many pages there are, later pages are fetched ahead
+    with at most ``concurrency`` requests in flight; results still come out in order,
+    and at most ``concurrency`` pages are held in memory.
+    """
+
+    def __init__(
+        self,
+        fetch_page: FetchPage,
+        *,
+        start_page: int,
+        limit: int,
+        max_items: int | None,
+        concurrency: int,
+    ) -> None:
+        self._fetch_page = fetch_page
+        self._start_page = start_page
+        self._limit = limit
+        self._max_items = max_items
+        self._concurrency = concurrency
+
+    @property
+    def concurrency(self) -> int:
+        """The most page requests this paginator keeps in flight at once."""
+        return self._concurrency
+
+    async def first_page(self) -> Page:
+        """Fetch and return only the start page (``page=``, default 1)."""
+        return await self._fetch_page(self._start_page)
+
+    def __aiter__(self) -> AsyncIterator[CheckoutLink]:
+        return self._iter_items()
+
+    async def collect(self) -> list[CheckoutLink]:
+        """Fetch every page (up to ``max_items`` links) and return the links as a list."""
+        return [link async for link in self]
+
+    async def _iter_items(self) -> AsyncIterator[CheckoutLink]:
+        remaining = self._max_items
+        if remaining == 0:
+            return
+        seen: set[str] = set()
+        async with contextlib.aclosing(self._walk(self._max_items)) as pages:
+            async for page in pages:
+                for link in page.items:
+                    # Offset pagination shifts when links are created mid-walk; an item
+                    # pushed onto the next page must not come out twice.
+                    if link.id in seen:
+                        continue
+                    seen.add(link.id)
+                    yield link
+                    if remaining is not None:
+                        remaining -= 1
+                        if remaining == 0:
+                            return
+
+    def pages(self) -> AsyncIterator[Page]:
+        """Iterate the pages from the start page to the last, in order."""
+        return self._walk(None)
+
+    async def _walk(self, max_items: int | None) -> AsyncGenerator[Page, None]:
+        first = await self._fetch_page(self._start_page)
+        window: deque[asyncio.Task[Page]] = deque()
+        next_page = self._start_page + 1
+        last = first.max_page
+        fetched = len(first.items)
+        per_page = max(fetched, 1)
+
+        def fill(on_demand: bool) -> None:
+            """Start page requests until ``concurrency`` are in flight. Ahead of demand
+            (while the consumer reads a page) only with concurrency > 1, and not past
+            what ``max_items`` will need; on demand, always the next page."""
+            nonlocal next_page
+            while next_page <= last and len(window) < self._concurrency:
+                if window or not on_demand:
+                    if self._concurrency == 1:
+                        return
+                    if max_items is not None:
+                        pages_needed = math.ceil((max_items - fetched) / per_page)
+                        if pages_needed <= len(window):
+                            return
+                window.append(asyncio.ensure_future(self._fetch_page(next_page)))
+                next_page += 1
+
+        try:
+            if self._start_page >= last:
+                yield first
+                return
+            fill(on_demand=False)
+            yield first
+            while True:
+                fill(on_demand=True)
+                if not window:
+                    return
+                page = await window.popleft()
+                fetched += len(page.items)
+                if page.page >= page.max_page:
+                    yield page
+                    return
+                # The list grew while we walked: keep going to its new end.
+                last = max(last, page.max_page)
+                fill(on_demand=False)
+                yield page
+        finally:
+            await _cancel_all(window)
+
+
+async def _cancel_all(tasks: deque[asyncio.Task[Page]]) -> None:
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        # Wait for them so their connections go back to the pool; swallow their errors,
+        # which nobody will read: the walk is over.
+        await asyncio.gather(*tasks, return_exceptions=True)
+    tasks.clear()

@@ -1,0 +1,152 @@
+"""Every failure becomes a typed PolarError; nothing leaks the token."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from aioresponses import aioresponses
+
+from polar_links import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    InvalidResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    Polar,
+    PolarError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+
+from .conftest import BASE, LIST_URL, TOKEN
+
+LINK_ID = "3f2c9a4e-1b2d-4c3e-8f4a-5b6c7d8e9f01"
+GET_URL = f"{BASE}/v1/checkout-links/{LINK_ID}"
+
+
+@pytest.fixture
+async def strict(api: aioresponses):  # type: ignore[no-untyped-def]
+    async with Polar(TOKEN, base_url=BASE, max_retries=0) as client:
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "detail"),
+    [
+        (400, {"error": "BadRequest", "detail": "Bad"}, BadRequestError, "Bad"),
+        (401, {"error": "Unauthorized", "detail": "Invalid token"}, AuthenticationError, "Invalid token"),
+        (403, {"error": "NotPermitted", "detail": "Missing scope"}, PermissionDeniedError, "Missing scope"),
+        (404, {"error": "ResourceNotFound", "detail": "Not found"}, NotFoundError, "Not found"),
+        (409, {"error": "Conflict", "detail": "Busy"}, ConflictError, "Busy"),
+        (500, {"error": "InternalServerError", "detail": "Oops"}, InternalServerError, "Oops"),
+        (503, {"error": "Unavailable", "detail": "Later"}, InternalServerError, "Later"),
+        (418, {"error": "Teapot", "detail": "Short and stout"}, APIStatusError, "Short and stout"),
+    ],
+)
+async def test_each_status_maps_to_its_exception_class(
+    strict: Polar, api: aioresponses, status: int, body: dict[str, str], cls: type, detail: str
+) -> None:
+    api.get(GET_URL, status=status, payload=body, headers={"X-Request-Id": "req_123"})
+    with pytest.raises(cls) as raised:
+        await strict.checkout_links.get(LINK_ID)
+    error = raised.value
+    assert type(error) is cls
+    assert isinstance(error, APIStatusError) and isinstance(error, PolarError)
+    assert error.status_code == status
+    assert error.body == body
+    assert error.detail == detail
+    assert error.request_id == "req_123"
+    assert error.method == "GET" and error.url == GET_URL
+    assert f"{status} on GET {GET_URL}: {detail} (request id req_123)" == str(error)
+
+
+async def test_422_exposes_the_validation_details(strict: Polar, api: aioresponses) -> None:
+    body = {
+        "detail": [
+            {"loc": ["query", "sorting"], "msg": "Invalid sorting criterion.", "type": "enum", "input": "x"}
+        ]
+    }
+    api.get(LIST_URL, status=422, payload=body)
+    with pytest.raises(UnprocessableEntityError) as raised:
+        await strict.checkout_links.list().first_page()
+    [detail] = raised.value.errors
+    assert (detail.loc, detail.msg, detail.type) == (["query", "sorting"], "Invalid sorting criterion.", "enum")
+    assert "query.sorting: Invalid sorting criterion." in str(raised.value)
+
+
+async def test_429_beyond_the_budget_raises_rate_limit_error_with_retry_after(
+    strict: Polar, api: aioresponses
+) -> None:
+    api.get(GET_URL, status=429, payload={"detail": "slow down"}, headers={"Retry-After": "17"})
+    with pytest.raises(RateLimitError) as raised:
+        await strict.checkout_links.get(LINK_ID)
+    assert raised.value.retry_after == 17.0
+    assert raised.value.status_code == 429
+
+
+async def test_an_html_502_from_a_proxy_gives_a_typed_error_with_a_snippet(
+    strict: Polar, api: aioresponses
+) -> None:
+    html = "<html><body><h1>502 Bad Gateway</h1>" + "x" * 1000 + "</body></html>"
+    api.get(GET_URL, status=502, body=html, content_type="text/html")
+    with pytest.raises(InternalServerError) as raised:
+        await strict.checkout_links.get(LINK_ID)
+    assert raised.value.status_code == 502
+    assert isinstance(raised.value.body, str) and raised.value.body.startswith("<html><body><h1>502")
+    assert len(raised.value.body) <= 200
+
+
+async def test_a_200_body_that_is_not_json_gives_invalid_response_error(
+    strict: Polar, api: aioresponses
+) -> None:
+    api.get(LIST_URL, status=200, body="<html>maintenance</html>", content_type="text/html")
+    with pytest.raises(InvalidResponseError) as raised:
+        await strict.checkout_links.list().first_page()
+    assert raised.value.status_code == 200
+    assert "<html>maintenance</html>" in str(raised.value)
+
+
+async def test_a_200_list_without_pagination_gives_invalid_response_error(
+    strict: Polar, api: aioresponses
+) -> None:
+    api.get(LIST_URL, payload={"items": []})
+    with pytest.raises(InvalidResponseError, match="not a list of checkout links"):
+        await strict.checkout_links.list().first_page()
+
+
+async def test_a_200_link_without_id_gives_invalid_response_error(strict: Polar, api: aioresponses) -> None:
+    api.get(GET_URL, payload={"label": "no id"})
+    with pytest.raises(InvalidResponseError, match="not a checkout link"):
+        await strict.checkout_links.get(LINK_ID)
+
+
+async def test_a_refused_connection_gives_api_connection_error(strict: Polar) -> None:
+    # Nothing is mocked for this URL: aioresponses refuses the connection.
+    with pytest.raises(APIConnectionError) as raised:
+        await strict.checkout_links.get(LINK_ID)
+    assert raised.value.method == "GET"
+    assert TOKEN not in str(raised.value)
+
+
+async def test_the_token_is_in_no_error_message_or_attribute(strict: Polar, api: aioresponses) -> None:
+    api.get(GET_URL, status=401, payload={"error": "Unauthorized", "detail": "bad token"})
+    with pytest.raises(AuthenticationError) as raised:
+        await strict.checkout_links.get(LINK_ID)
+    text = str(raised.value) + repr(raised.value) + repr(vars(raised.value))
+    assert TOKEN not in text
+
+
+def test_the_client_repr_hides_the_token() -> None:
+    client = Polar(TOKEN, base_url=BASE)
+    assert TOKEN not in repr(client) and "***" in repr(client)
+    assert TOKEN not in repr(vars(client)) and TOKEN not in str(vars(client))
+
+
+def test_the_client_cannot_be_pickled() -> None:
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(Polar(TOKEN, base_url=BASE))

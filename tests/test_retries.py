@@ -1,0 +1,271 @@
+"""Retries, backoff, Retry-After, rate limiting, timeouts and wire safety (unit level)."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+
+from polar_links import (
+    APIConnectionError,
+    APITimeoutError,
+    Backoff,
+    InternalServerError,
+    NotFoundError,
+    Polar,
+    RateLimit,
+    RateLimitError,
+    ResponseTooLargeError,
+)
+from polar_links._ratelimit import Throttle
+
+from . import factories as f
+from .conftest import BASE, FAST_BACKOFF, TOKEN, count_requests, sent
+
+LINK_ID = "3f2c9a4e-1b2d-4c3e-8f4a-5b6c7d8e9f01"
+URL = f"{BASE}/v1/checkout-links/{LINK_ID}"
+CREATE_URL = f"{BASE}/v1/checkout-links/"
+PRODUCT = "5b9a4a5e-6f34-4d8a-9f57-0a1cbd2f7e11"
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+async def test_a_retryable_status_shorter_than_the_budget_succeeds(
+    polar: Polar, api: aioresponses, status: int
+) -> None:
+    api.get(URL, status=status, payload={"detail": "try again"})
+    api.get(URL, status=status, payload={"detail": "try again"})
+    api.get(URL, payload=f.link(id=LINK_ID))
+    link = await polar.checkout_links.get(LINK_ID)
+    assert link.id == LINK_ID
+    assert count_requests(api) == 3
+
+
+async def test_a_burst_longer_than_the_budget_raises_after_max_retries_plus_one_attempts(
+    polar: Polar, api: aioresponses
+) -> None:
+    for _ in range(3):
+        api.get(URL, status=503, payload={"detail": "down"})
+    with pytest.raises(InternalServerError, match="down"):
+        await polar.checkout_links.get(LINK_ID)
+    assert count_requests(api) == 3
+
+
+async def test_max_retries_per_call_overrides_the_client(polar: Polar, api: aioresponses) -> None:
+    api.get(URL, status=503, payload={"detail": "down"})
+    with pytest.raises(InternalServerError):
+        await polar.checkout_links.get(LINK_ID, max_retries=0)
+    assert count_requests(api) == 1
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+async def test_client_errors_are_never_retried(polar: Polar, api: aioresponses, status: int) -> None:
+    api.get(URL, status=status, payload={"detail": "no"}, repeat=True)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the class is covered in test_errors
+        await polar.checkout_links.get(LINK_ID)
+    assert count_requests(api) == 1
+
+
+async def test_retry_after_seconds_is_honoured(api: aioresponses) -> None:
+    api.get(URL, status=503, payload={}, headers={"Retry-After": "0.2"})
+    api.get(URL, payload=f.link(id=LINK_ID))
+    async with Polar(TOKEN, base_url=BASE, backoff=Backoff(initial=0.001, maximum=0.001)) as polar:
+        started = time.monotonic()
+        await polar.checkout_links.get(LINK_ID)
+        assert time.monotonic() - started >= 0.19
+
+
+async def test_retry_after_as_an_http_date_is_honoured(api: aioresponses) -> None:
+    when = email.utils.formatdate(time.time() + 1.2, usegmt=True)
+    api.get(URL, status=429, payload={}, headers={"Retry-After": when})
+    api.get(URL, payload=f.link(id=LINK_ID))
+    async with Polar(TOKEN, base_url=BASE) as polar:
+        started = time.monotonic()
+        await polar.checkout_links.get(LINK_ID)
+        # One-second resolution of HTTP dates: at least a few hundred ms remain.
+        assert time.monotonic() - started >= 0.15
+
+
+async def test_retry_after_is_capped(api: aioresponses) -> None:
+    api.get(URL, status=503, payload={}, headers={"Retry-After": "3600"})
+    api.get(URL, payload=f.link(id=LINK_ID))
+    backoff = Backoff(initial=0.001, maximum=0.001, max_retry_after=0.05)
+    async with Polar(TOKEN, base_url=BASE, backoff=backoff) as polar:
+        started = time.monotonic()
+        await polar.checkout_links.get(LINK_ID)
+        assert time.monotonic() - started < 5
+
+
+async def test_a_429_pauses_every_request_of_the_client(api: aioresponses) -> None:
+    api.get(URL, status=429, payload={}, headers={"Retry-After": "0.3"})
+    api.get(URL, payload=f.link(id=LINK_ID), repeat=True)
+    other = f"{BASE}/v1/checkout-links/{PRODUCT}"
+    api.get(other, payload=f.link(id=PRODUCT), repeat=True)
+    async with Polar(TOKEN, base_url=BASE, backoff=FAST_BACKOFF.__class__(max_retry_after=1.0)) as polar:
+        first = asyncio.create_task(polar.checkout_links.get(LINK_ID))
+        await asyncio.sleep(0.05)  # the 429 has been received: the cooldown is on
+        started = time.monotonic()
+        await polar.checkout_links.get(PRODUCT)
+        waited = time.monotonic() - started
+        await first
+    assert waited >= 0.2
+
+
+async def test_post_is_not_replayed_after_a_5xx(polar: Polar, api: aioresponses) -> None:
+    api.post(CREATE_URL, status=503, payload={"detail": "maybe created"})
+    api.post(CREATE_URL, status=201, payload=f.link())
+    with pytest.raises(InternalServerError):
+        await polar.checkout_links.create(products=[PRODUCT])
+    assert len(sent(api, "POST")) == 1
+
+
+async def test_post_is_not_replayed_after_a_dropped_connection(polar: Polar, api: aioresponses) -> None:
+    api.post(CREATE_URL, exception=aiohttp.ServerDisconnectedError())
+    api.post(CREATE_URL, status=201, payload=f.link())
+    with pytest.raises(APIConnectionError):
+        await polar.checkout_links.create(products=[PRODUCT])
+    assert len(sent(api, "POST")) == 1
+
+
+async def test_post_is_not_replayed_after_a_read_timeout(polar: Polar, api: aioresponses) -> None:
+    api.post(CREATE_URL, exception=asyncio.TimeoutError())
+    api.post(CREATE_URL, status=201, payload=f.link())
+    with pytest.raises(APITimeoutError):
+        await polar.checkout_links.create(products=[PRODUCT])
+    assert len(sent(api, "POST")) == 1
+
+
+async def test_post_is_retried_when_the_connection_was_never_made(polar: Polar, api: aioresponses) -> None:
+    refused = aiohttp.ClientConnectorError(
+        aiohttp.client_reqrep.ConnectionKey("polar.test", 443, True, True, None, None, None),
+        OSError(111, "Connection refused"),
+    )
+    api.post(CREATE_URL, exception=refused)
+    created = f.link()
+    api.post(CREATE_URL, status=201, payload=created)
+    link = await polar.checkout_links.create(products=[PRODUCT])
+    assert link.id == created["id"]
+    assert len(sent(api, "POST")) == 2
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [aiohttp.ServerDisconnectedError(), aiohttp.ClientPayloadError("truncated"), aiohttp.ClientOSError()],
+)
+async def test_get_is_retried_after_transport_failures(
+    polar: Polar, api: aioresponses, exc: Exception
+) -> None:
+    api.get(URL, exception=exc)
+    api.get(URL, payload=f.link(id=LINK_ID))
+    assert (await polar.checkout_links.get(LINK_ID)).id == LINK_ID
+
+
+async def test_timeouts_raise_api_timeout_error_after_retries(polar: Polar, api: aioresponses) -> None:
+    for _ in range(3):
+        api.get(URL, exception=asyncio.TimeoutError())
+    with pytest.raises(APITimeoutError, match=f"timed out on GET {URL}"):
+        await polar.checkout_links.get(LINK_ID)
+    assert count_requests(api) == 3
+
+
+async def test_429_on_post_raises_rate_limit_error_without_replay(polar: Polar, api: aioresponses) -> None:
+    api.post(CREATE_URL, status=429, payload={}, headers={"Retry-After": "0"})
+    with pytest.raises(RateLimitError):
+        await polar.checkout_links.create(products=[PRODUCT])
+    assert len(sent(api, "POST")) == 1
+
+
+async def test_each_attempt_is_logged_at_debug_without_the_token(
+    polar: Polar, api: aioresponses, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.get(URL, status=503, payload={})
+    api.get(URL, payload=f.link(id=LINK_ID))
+    with caplog.at_level(logging.DEBUG, logger="polar_links"):
+        await polar.checkout_links.get(LINK_ID)
+    lines = [r.getMessage() for r in caplog.records if r.name == "polar_links"]
+    assert len(lines) == 2
+    assert lines[0].startswith(f"GET /v1/checkout-links/{LINK_ID} -> 503 attempt=1 elapsed_ms=")
+    assert "retry_in_s=0.0" in lines[0]
+    assert lines[1].startswith(f"GET /v1/checkout-links/{LINK_ID} -> 200 attempt=2")
+    assert lines[1].endswith("retry_in_s=-")
+    assert TOKEN not in caplog.text
+
+
+async def test_a_body_over_max_response_bytes_is_refused(api: aioresponses) -> None:
+    api.get(URL, body=b"x" * 5000)
+    async with Polar(TOKEN, base_url=BASE, max_response_bytes=1024) as polar:
+        with pytest.raises(ResponseTooLargeError, match="over max_response_bytes=1024"):
+            await polar.checkout_links.get(LINK_ID)
+
+
+async def test_a_redirect_to_another_host_does_not_carry_the_token(polar: Polar, api: aioresponses) -> None:
+    api.get(URL, status=307, headers={"Location": "https://elsewhere.test/v1/link"})
+    api.get("https://elsewhere.test/v1/link", payload=f.link(id=LINK_ID))
+    await polar.checkout_links.get(LINK_ID)
+    [(_, first)] = [c for c in sent(api) if c[0] == URL]
+    [(_, second)] = [c for c in sent(api) if c[0].startswith("https://elsewhere.test")]
+    assert first["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    assert "Authorization" not in second["headers"]
+
+
+async def test_a_redirect_on_the_same_host_keeps_the_token(polar: Polar, api: aioresponses) -> None:
+    api.get(URL, status=308, headers={"Location": f"{URL}/"})
+    api.get(f"{URL}/", payload=f.link(id=LINK_ID))
+    await polar.checkout_links.get(LINK_ID)
+    [(_, second)] = [c for c in sent(api) if c[0] == f"{URL}/"]
+    assert second["headers"]["Authorization"] == f"Bearer {TOKEN}"
+
+
+# ------------------------------------------------------------ token bucket (virtual time)
+
+
+class VirtualClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def test_the_token_bucket_never_exceeds_the_limit_in_any_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = VirtualClock()
+    monkeypatch.setattr("polar_links._ratelimit.asyncio.sleep", clock.sleep)
+    limit = RateLimit(requests=100, per=60.0)
+    throttle = Throttle(limit, clock=clock)
+    sent_at = []
+    for _ in range(400):
+        await throttle.acquire()
+        sent_at.append(clock.now)
+    # The burst goes out at once, then the steady rate: no 60 s window holds > 100.
+    assert sent_at[: limit.capacity] == [0.0] * limit.capacity
+    for i, start in enumerate(sent_at):
+        in_window = sum(1 for t in sent_at[i:] if t < start + 60.0)
+        assert in_window <= 100
+    steady = sent_at[-1] - sent_at[-101]
+    assert steady == pytest.approx(100 / limit.refill_per_second)
+
+
+async def test_a_cooldown_holds_the_next_acquire(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = VirtualClock()
+    monkeypatch.setattr("polar_links._ratelimit.asyncio.sleep", clock.sleep)
+    throttle = Throttle(None, clock=clock)
+    throttle.cool_down(7.5)
+    await throttle.acquire()
+    assert clock.now == pytest.approx(7.5)
+
+
+async def test_a_not_found_is_raised_without_retry_even_with_a_large_budget(api: aioresponses) -> None:
+    api.get(URL, status=404, payload={"error": "ResourceNotFound", "detail": "Not found"})
+    async with Polar(TOKEN, base_url=BASE, max_retries=10) as polar:
+        with pytest.raises(NotFoundError):
+            await polar.checkout_links.get(LINK_ID)
+    assert count_requests(api) == 1
