@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
+import subprocess
+import tempfile
 
 import nox
 
@@ -15,24 +18,54 @@ nox.options.reuse_existing_virtualenvs = True
 SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
 
 
-def _pyenv_pythons() -> None:
-    """Make pyenv's interpreters resolvable as python3.X without touching PYENV_VERSION:
-    their bin folders go at the END of PATH, so they only fill names that are missing."""
+def _runs(executable: str) -> bool:
+    """True if ``executable`` starts (a pyenv shim for a version that is not selected
+    is on PATH but exits 127)."""
+    try:
+        return (
+            subprocess.run([executable, "-c", ""], capture_output=True, timeout=30).returncode == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _find_pythons() -> list[str]:
+    """Return the supported versions this machine can run, making each resolvable as
+    ``python3.X`` for nox and uv.
+
+    A version whose ``python3.X`` on PATH does not run (pyenv's shim outside
+    ``PYENV_VERSION``) is taken from pyenv's versions folder through a symlink in a
+    private folder put first on PATH; nothing else on PATH changes.
+    """
     root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    extra = []
+    links = os.path.join(tempfile.gettempdir(), f"polar-links-nox-pythons-{os.getuid()}")
+    found = []
     for version in SUPPORTED:
-        if shutil.which(f"python{version}"):
+        name = f"python{version}"
+        on_path = shutil.which(name)
+        if on_path and _runs(on_path):
+            found.append(version)
             continue
-        found = sorted(glob.glob(os.path.join(root, "versions", f"{version}.*", "bin")))
-        if found:
-            extra.append(found[-1])
-    if extra:
-        os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), *extra])
+        candidates = sorted(
+            glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", name)),
+            key=lambda path: [int(n) for n in re.findall(r"\d+", path.rsplit("versions", 1)[1])],
+        )
+        if candidates and _runs(candidates[-1]):
+            os.makedirs(links, exist_ok=True)
+            link = os.path.join(links, name)
+            if os.path.lexists(link):
+                os.remove(link)
+            os.symlink(candidates[-1], link)
+            found.append(version)
+    if os.path.isdir(links):
+        os.environ["PATH"] = os.pathsep.join([links, os.environ.get("PATH", "")])
+    return found
 
 
-_pyenv_pythons()
+# uv must use the interpreters found here; downloading one fails without internet.
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 #: Every supported Python this machine has (CI fails on a missing interpreter otherwise).
-PYTHONS = [v for v in SUPPORTED if shutil.which(f"python{v}")] or ["3.11"]
+PYTHONS = _find_pythons() or ["3.11"]
 
 
 @nox.session(python=PYTHONS)

@@ -57,7 +57,7 @@ UNKNOWN_TAG = "__unknown__"
 Metadata = dict[str, Any]
 
 
-class _Model(msgspec.Struct, kw_only=True):
+class _Model(msgspec.Struct, kw_only=True, gc=False):
     """Common base: keyword-only fields."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -105,8 +106,25 @@ class CheckoutLinkPaginator:
                             return
 
     def pages(self) -> AsyncIterator[Page]:
-        """Iterate the pages from the start page to the last, in order."""
-        return self._walk(None)
+        """Iterate the pages from the start page to the last, in order.
+
+        With ``max_items``, stops once that many items were delivered; the last page
+        then holds only the items within the budget. Pages are not deduplicated.
+        """
+        return self._iter_pages()
+
+    async def _iter_pages(self) -> AsyncIterator[Page]:
+        remaining = self._max_items
+        if remaining == 0:
+            return
+        async with contextlib.aclosing(self._walk(remaining)) as pages:
+            async for page in pages:
+                if remaining is not None:
+                    if len(page.items) >= remaining:
+                        yield dataclasses.replace(page, items=page.items[:remaining])
+                        return
+                    remaining -= len(page.items)
+                yield page
 
     async def _walk(self, max_items: int | None) -> AsyncGenerator[Page, None]:
         first = await self._fetch_page(self._start_page)

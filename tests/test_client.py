@@ -18,7 +18,10 @@ LINK_ID = "3f2c9a4e-1b2d-4c3e-8f4a-5b6c7d8e9f01"
 
 def test_no_token_at_all_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POLAR_ACCESS_TOKEN", raising=False)
-    with pytest.raises(ValueError, match="no access token: pass Polar\\(access_token=...\\) or set POLAR_ACCESS_TOKEN"):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("no access token: pass Polar(access_token=...) or set POLAR_ACCESS_TOKEN"),
+    ):
         Polar()
 
 
@@ -45,7 +48,11 @@ def test_default_rate_limits_follow_polars_documented_limits() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"environment": "staging"}, ValueError, "environment must be one of 'production', 'sandbox'"),
+        (
+            {"environment": "staging"},
+            ValueError,
+            "environment must be one of 'production', 'sandbox'",
+        ),
         ({"base_url": "ftp://x"}, ValueError, "base_url must be an http:// or https:// URL"),
         ({"base_url": "http://api.example.com"}, ValueError, "plain http to a non-loopback host"),
         ({"api_version": "2026-10-01"}, ValueError, "api_version must look like '2026-10'"),
@@ -65,7 +72,7 @@ def test_bad_configuration_is_rejected_at_construction(
 
 
 def test_a_token_with_whitespace_is_rejected_without_echoing_it() -> None:
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ValueError, match="access_token must be a str without whitespace") as raised:
         Polar("polar_oat_abc\r\nX-Evil: 1")
     assert "polar_oat_abc" not in str(raised.value)
 
@@ -90,7 +97,9 @@ async def test_every_request_names_polar_links_and_sends_the_api_version(api: ai
     assert headers["Accept"] == "application/json"
 
 
-async def test_without_api_version_no_polar_version_header_is_sent(polar: Polar, api: aioresponses) -> None:
+async def test_without_api_version_no_polar_version_header_is_sent(
+    polar: Polar, api: aioresponses
+) -> None:
     api.get(f"{BASE}/v1/checkout-links/{LINK_ID}", payload=f.link(id=LINK_ID))
     await polar.checkout_links.get(LINK_ID)
     [(_, kwargs)] = sent(api)
@@ -108,7 +117,8 @@ async def test_using_a_closed_client_is_a_clear_error(api: aioresponses) -> None
     polar = Polar(TOKEN, base_url=BASE)
     await polar.aclose()
     await polar.aclose()  # idempotent
-    assert polar.closed and "closed" in repr(polar)
+    assert polar.closed
+    assert "closed" in repr(polar)
     with pytest.raises(RuntimeError, match="this Polar client is closed"):
         await polar.checkout_links.get(LINK_ID)
 
@@ -122,8 +132,11 @@ async def test_an_injected_session_is_used_and_left_open(api: aioresponses) -> N
         assert len(sent(api)) == 1
 
 
-async def test_the_client_owns_and_closes_its_session_when_none_is_injected(api: aioresponses) -> None:
+async def test_the_client_owns_and_closes_its_session_when_none_is_injected(
+    api: aioresponses,
+) -> None:
     async with Polar(TOKEN, base_url=BASE) as polar:
         session = polar._transport._session
-        assert session is not None and not session.closed
+        assert session is not None
+        assert not session.closed
     assert session.closed

@@ -42,7 +42,9 @@ async def test_get_of_an_unknown_id_raises_not_found_with_the_servers_detail(
     assert raised.value.detail == "Not found"
 
 
-async def test_create_sends_only_the_given_fields_and_stripe(polar: Polar, api: aioresponses) -> None:
+async def test_create_sends_only_the_given_fields_and_stripe(
+    polar: Polar, api: aioresponses
+) -> None:
     api.post(COLLECTION, status=201, payload=f.link())
     await polar.checkout_links.create(
         products=[P1, uuid.UUID(P2)],
@@ -88,7 +90,9 @@ async def test_create_sends_every_optional_field(polar: Polar, api: aioresponses
 
 
 @pytest.mark.parametrize("shape", ["product_id", "product_price_id"])
-async def test_create_supports_the_deprecated_shapes(polar: Polar, api: aioresponses, shape: str) -> None:
+async def test_create_supports_the_deprecated_shapes(
+    polar: Polar, api: aioresponses, shape: str
+) -> None:
     api.post(COLLECTION, status=201, payload=f.link())
     await polar.checkout_links.create(**{shape: P1})  # type: ignore[arg-type]
     assert body_of(api, "POST") == {"payment_processor": "stripe", shape: P1}
@@ -109,22 +113,66 @@ async def test_create_returns_the_created_link(polar: Polar, api: aioresponses) 
         ({"products": []}, ValueError, "products is an empty list"),
         ({"products": P1}, TypeError, "products must be a list of UUIDs"),
         ({"products": ["../admin"]}, ValueError, "products[0] must be a UUID"),
-        ({"products": [P1], "payment_processor": "paypal"}, ValueError, "payment_processor must be 'stripe'"),
+        (
+            {"products": [P1], "payment_processor": "paypal"},
+            ValueError,
+            "payment_processor must be 'stripe'",
+        ),
         ({"products": [P1], "seats": 0}, ValueError, "seats must be an int from 1 to 10000, got 0"),
         ({"products": [P1], "seats": 10001}, ValueError, "seats must be an int from 1 to 10000"),
         ({"products": [P1], "units": 0}, ValueError, "units must be an int >= 1, got 0"),
-        ({"products": [P1], "trial_interval": "fortnight"}, ValueError, "trial_interval must be one of day, week, month, year"),
-        ({"products": [P1], "trial_interval_count": 1001}, ValueError, "trial_interval_count must be an int from 1 to 1000"),
-        ({"products": [P1], "success_url": "ftp://x.example"}, ValueError, "success_url must be an absolute http:// or https:// URL"),
-        ({"products": [P1], "success_url": "/relative"}, ValueError, "success_url must be an absolute"),
-        ({"products": [P1], "return_url": "https://x.example/" + "a" * 2100}, ValueError, "return_url must be 1 to 2083 characters long"),
-        ({"products": [P1], "allow_discount_codes": "yes"}, TypeError, "allow_discount_codes must be True or False"),
+        (
+            {"products": [P1], "trial_interval": "fortnight"},
+            ValueError,
+            "trial_interval must be one of day, week, month, year",
+        ),
+        (
+            {"products": [P1], "trial_interval_count": 1001},
+            ValueError,
+            "trial_interval_count must be an int from 1 to 1000",
+        ),
+        (
+            {"products": [P1], "success_url": "ftp://x.example"},
+            ValueError,
+            "success_url must be an absolute http:// or https:// URL",
+        ),
+        (
+            {"products": [P1], "success_url": "/relative"},
+            ValueError,
+            "success_url must be an absolute",
+        ),
+        (
+            {"products": [P1], "return_url": "https://x.example/" + "a" * 2100},
+            ValueError,
+            "return_url must be 1 to 2083 characters long",
+        ),
+        (
+            {"products": [P1], "allow_discount_codes": "yes"},
+            TypeError,
+            "allow_discount_codes must be True or False",
+        ),
         ({"products": [P1], "label": 5}, TypeError, "label must be a str"),
         ({"products": [P1], "discount_id": "nope"}, ValueError, "discount_id must be a UUID"),
-        ({"products": [P1], "metadata": {f"k{i}": i for i in range(51)}}, ValueError, "metadata has 51 keys; at most 50"),
-        ({"products": [P1], "metadata": {"k" * 41: 1}}, ValueError, "must be 1 to 40 characters long"),
-        ({"products": [P1], "metadata": {"k": ""}}, ValueError, "metadata['k'] must be 1 to 500 characters long"),
-        ({"products": [P1], "metadata": {"k": None}}, TypeError, "metadata['k'] must be a str, int, float or bool"),
+        (
+            {"products": [P1], "metadata": {f"k{i}": i for i in range(51)}},
+            ValueError,
+            "metadata has 51 keys; at most 50",
+        ),
+        (
+            {"products": [P1], "metadata": {"k" * 41: 1}},
+            ValueError,
+            "must be 1 to 40 characters long",
+        ),
+        (
+            {"products": [P1], "metadata": {"k": ""}},
+            ValueError,
+            "metadata['k'] must be 1 to 500 characters long",
+        ),
+        (
+            {"products": [P1], "metadata": {"k": None}},
+            TypeError,
+            "metadata['k'] must be a str, int, float or bool",
+        ),
         ({"products": [P1], "metadata": ["a"]}, TypeError, "metadata must be a dict"),
     ],
 )
@@ -137,7 +185,9 @@ async def test_bad_create_arguments_are_rejected_before_any_request(
     assert count_requests(api) == 0
 
 
-async def test_update_sends_only_the_given_fields_and_null_for_none(polar: Polar, api: aioresponses) -> None:
+async def test_update_sends_only_the_given_fields_and_null_for_none(
+    polar: Polar, api: aioresponses
+) -> None:
     api.patch(ITEM, payload=f.link(id=LINK_ID, label=None))
     link = await polar.checkout_links.update(LINK_ID, label=None, seats=4, success_url=None)
     assert body_of(api, "PATCH") == {"label": None, "seats": 4, "success_url": None}
@@ -174,7 +224,15 @@ async def test_bad_update_arguments_are_rejected_before_any_request(
 
 
 async def test_update_422_exposes_the_servers_details(polar: Polar, api: aioresponses) -> None:
-    body = {"detail": [{"loc": ["body", "products", 0], "msg": "Product does not exist.", "type": "value_error"}]}
+    body = {
+        "detail": [
+            {
+                "loc": ["body", "products", 0],
+                "msg": "Product does not exist.",
+                "type": "value_error",
+            }
+        ]
+    }
     api.patch(ITEM, status=422, payload=body)
     with pytest.raises(UnprocessableEntityError) as raised:
         await polar.checkout_links.update(LINK_ID, products=[P1])

@@ -39,8 +39,18 @@ async def strict(api: aioresponses):  # type: ignore[no-untyped-def]
     ("status", "body", "cls", "detail"),
     [
         (400, {"error": "BadRequest", "detail": "Bad"}, BadRequestError, "Bad"),
-        (401, {"error": "Unauthorized", "detail": "Invalid token"}, AuthenticationError, "Invalid token"),
-        (403, {"error": "NotPermitted", "detail": "Missing scope"}, PermissionDeniedError, "Missing scope"),
+        (
+            401,
+            {"error": "Unauthorized", "detail": "Invalid token"},
+            AuthenticationError,
+            "Invalid token",
+        ),
+        (
+            403,
+            {"error": "NotPermitted", "detail": "Missing scope"},
+            PermissionDeniedError,
+            "Missing scope",
+        ),
         (404, {"error": "ResourceNotFound", "detail": "Not found"}, NotFoundError, "Not found"),
         (409, {"error": "Conflict", "detail": "Busy"}, ConflictError, "Busy"),
         (500, {"error": "InternalServerError", "detail": "Oops"}, InternalServerError, "Oops"),
@@ -56,26 +66,37 @@ async def test_each_status_maps_to_its_exception_class(
         await strict.checkout_links.get(LINK_ID)
     error = raised.value
     assert type(error) is cls
-    assert isinstance(error, APIStatusError) and isinstance(error, PolarError)
+    assert isinstance(error, APIStatusError)
+    assert isinstance(error, PolarError)
     assert error.status_code == status
     assert error.body == body
     assert error.detail == detail
     assert error.request_id == "req_123"
-    assert error.method == "GET" and error.url == GET_URL
+    assert error.method == "GET"
+    assert error.url == GET_URL
     assert f"{status} on GET {GET_URL}: {detail} (request id req_123)" == str(error)
 
 
 async def test_422_exposes_the_validation_details(strict: Polar, api: aioresponses) -> None:
     body = {
         "detail": [
-            {"loc": ["query", "sorting"], "msg": "Invalid sorting criterion.", "type": "enum", "input": "x"}
+            {
+                "loc": ["query", "sorting"],
+                "msg": "Invalid sorting criterion.",
+                "type": "enum",
+                "input": "x",
+            }
         ]
     }
     api.get(LIST_URL, status=422, payload=body)
     with pytest.raises(UnprocessableEntityError) as raised:
         await strict.checkout_links.list().first_page()
     [detail] = raised.value.errors
-    assert (detail.loc, detail.msg, detail.type) == (["query", "sorting"], "Invalid sorting criterion.", "enum")
+    assert (detail.loc, detail.msg, detail.type) == (
+        ["query", "sorting"],
+        "Invalid sorting criterion.",
+        "enum",
+    )
     assert "query.sorting: Invalid sorting criterion." in str(raised.value)
 
 
@@ -97,7 +118,8 @@ async def test_an_html_502_from_a_proxy_gives_a_typed_error_with_a_snippet(
     with pytest.raises(InternalServerError) as raised:
         await strict.checkout_links.get(LINK_ID)
     assert raised.value.status_code == 502
-    assert isinstance(raised.value.body, str) and raised.value.body.startswith("<html><body><h1>502")
+    assert isinstance(raised.value.body, str)
+    assert raised.value.body.startswith("<html><body><h1>502")
     assert len(raised.value.body) <= 200
 
 
@@ -119,7 +141,9 @@ async def test_a_200_list_without_pagination_gives_invalid_response_error(
         await strict.checkout_links.list().first_page()
 
 
-async def test_a_200_link_without_id_gives_invalid_response_error(strict: Polar, api: aioresponses) -> None:
+async def test_a_200_link_without_id_gives_invalid_response_error(
+    strict: Polar, api: aioresponses
+) -> None:
     api.get(GET_URL, payload={"label": "no id"})
     with pytest.raises(InvalidResponseError, match="not a checkout link"):
         await strict.checkout_links.get(LINK_ID)
@@ -133,7 +157,9 @@ async def test_a_refused_connection_gives_api_connection_error(strict: Polar) ->
     assert TOKEN not in str(raised.value)
 
 
-async def test_the_token_is_in_no_error_message_or_attribute(strict: Polar, api: aioresponses) -> None:
+async def test_the_token_is_in_no_error_message_or_attribute(
+    strict: Polar, api: aioresponses
+) -> None:
     api.get(GET_URL, status=401, payload={"error": "Unauthorized", "detail": "bad token"})
     with pytest.raises(AuthenticationError) as raised:
         await strict.checkout_links.get(LINK_ID)
@@ -143,8 +169,10 @@ async def test_the_token_is_in_no_error_message_or_attribute(strict: Polar, api:
 
 def test_the_client_repr_hides_the_token() -> None:
     client = Polar(TOKEN, base_url=BASE)
-    assert TOKEN not in repr(client) and "***" in repr(client)
-    assert TOKEN not in repr(vars(client)) and TOKEN not in str(vars(client))
+    assert TOKEN not in repr(client)
+    assert "***" in repr(client)
+    assert TOKEN not in repr(vars(client))
+    assert TOKEN not in str(vars(client))
 
 
 def test_the_client_cannot_be_pickled() -> None:

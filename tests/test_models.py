@@ -84,20 +84,28 @@ def test_metered_price_decodes_its_meter() -> None:
     link = one(f.link(products=[f.product(prices=[f.price("metered_unit")])]))
     decoded = link.products[0].prices[0]
     assert isinstance(decoded, ProductPriceMeteredUnit)
-    assert decoded.meter is not None and decoded.meter.name == "API calls"
+    assert decoded.meter is not None
+    assert decoded.meter.name == "API calls"
 
 
-@pytest.mark.parametrize(("amount_type", "cls"), [("fixed", ProductPriceFixed), ("custom", ProductPriceCustom)])
+@pytest.mark.parametrize(
+    ("amount_type", "cls"), [("fixed", ProductPriceFixed), ("custom", ProductPriceCustom)]
+)
 def test_legacy_recurring_prices_keep_their_legacy_fields(amount_type: str, cls: type) -> None:
     link = one(f.link(products=[f.product(prices=[f.legacy_price(amount_type)])]))
     decoded = link.products[0].prices[0]
     assert type(decoded) is cls
-    assert (decoded.legacy, decoded.type, decoded.recurring_interval) == (True, "recurring", "month")
+    assert (decoded.legacy, decoded.type, decoded.recurring_interval) == (
+        True,
+        "recurring",
+        "month",
+    )
 
 
 def test_current_prices_are_not_marked_legacy() -> None:
     decoded = one(f.link()).products[0].prices[0]
-    assert isinstance(decoded, ProductPriceFixed) and decoded.legacy is False
+    assert isinstance(decoded, ProductPriceFixed)
+    assert decoded.legacy is False
 
 
 @pytest.mark.parametrize(
@@ -124,7 +132,8 @@ def test_meter_credit_benefit_keeps_the_undocumented_properties() -> None:
     props = {"units": 100, "meter_id": f.PRODUCT_ID}
     link = one(f.link(products=[f.product(benefits=[f.benefit("meter_credit", properties=props)])]))
     decoded = link.products[0].benefits[0]
-    assert isinstance(decoded, BenefitMeterCredit) and decoded.properties == props
+    assert isinstance(decoded, BenefitMeterCredit)
+    assert decoded.properties == props
 
 
 @pytest.mark.parametrize(
@@ -136,7 +145,9 @@ def test_meter_credit_benefit_keeps_the_undocumented_properties() -> None:
         ("percentage", "repeating", DiscountPercentage, 3),
     ],
 )
-def test_each_discount_variant_decodes(type_: str, duration: str, cls: type, months: int | None) -> None:
+def test_each_discount_variant_decodes(
+    type_: str, duration: str, cls: type, months: int | None
+) -> None:
     link = one(f.link(discount=f.discount(type_, duration)))
     assert type(link.discount) is cls
     assert link.discount is not None
@@ -145,7 +156,8 @@ def test_each_discount_variant_decodes(type_: str, duration: str, cls: type, mon
 
 def test_fixed_discount_amounts_are_cents_by_currency() -> None:
     discount = one(f.link(discount=f.discount("fixed"))).discount
-    assert isinstance(discount, DiscountFixed) and discount.amounts == {"usd": 500}
+    assert isinstance(discount, DiscountFixed)
+    assert discount.amounts == {"usd": 500}
 
 
 # ------------------------------------------------------------------ drift
@@ -180,8 +192,10 @@ def test_unknown_benefit_type_becomes_unknown_benefit_with_raw_data() -> None:
     odd = f.benefit("telegram_group", chat="abc")
     link = one(f.link(products=[f.product(benefits=[odd, f.benefit("discord")])]))
     unknown, discord = link.products[0].benefits
-    assert isinstance(unknown, UnknownBenefit) and unknown.type == "telegram_group"
-    assert unknown.data["chat"] == "abc" and unknown.id == odd["id"]
+    assert isinstance(unknown, UnknownBenefit)
+    assert unknown.type == "telegram_group"
+    assert unknown.data["chat"] == "abc"
+    assert unknown.id == odd["id"]
     assert isinstance(discord, BenefitDiscord)
 
 
@@ -230,7 +244,8 @@ def test_one_odd_item_does_not_stop_the_page(caplog: pytest.LogCaptureFixture) -
     assert [i.id for i in items] == [good[0]["id"], odd["id"], good[1]["id"], good[2]["id"]]
     assert isinstance(items[1].discount, UnknownDiscount)
     assert pagination.total_count == 5
-    assert len(skipped) == 1 and "missing required field `id`" in skipped[0].reason
+    assert len(skipped) == 1
+    assert "missing required field `id`" in skipped[0].reason
     assert msgspec.json.decode(skipped[0].raw)["label"] == "Spring sale"
     assert "skipped an undecodable checkout link" in caplog.text
 

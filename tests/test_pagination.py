@@ -63,7 +63,9 @@ async def test_a_server_that_clamps_the_limit_is_walked_to_max_page(
     assert sorted(requested) == [1, 2, 3, 4, 5]
 
 
-async def test_max_page_zero_yields_nothing_after_one_request(polar: Polar, api: aioresponses) -> None:
+async def test_max_page_zero_yields_nothing_after_one_request(
+    polar: Polar, api: aioresponses
+) -> None:
     requested = serve_pages(api, [], per_page=10)
     assert [link async for link in polar.checkout_links.list()] == []
     assert requested == [1]
@@ -85,7 +87,8 @@ async def test_first_page_fetches_only_the_requested_page(polar: Polar, api: aio
     items = [f.link() for _ in range(30)]
     requested = serve_pages(api, items, per_page=10)
     page = await polar.checkout_links.list(limit=10, page=2).first_page()
-    assert page.page == 2 and [i.id for i in page.items] == [i["id"] for i in items[10:20]]
+    assert page.page == 2
+    assert [i.id for i in page.items] == [i["id"] for i in items[10:20]]
     assert requested == [2]
 
 
@@ -113,6 +116,18 @@ async def test_max_items_stops_without_fetching_further_pages(
     got = await polar.checkout_links.list(limit=10, max_items=max_items).collect()
     assert [link.id for link in got] == [i["id"] for i in items[:max_items]]
     assert sorted(requested) == pages
+
+
+@pytest.mark.parametrize(("max_items", "sizes"), [(0, []), (4, [4]), (10, [10]), (23, [10, 10, 3])])
+async def test_pages_honour_max_items_and_trim_the_last_page(
+    polar: Polar, api: aioresponses, max_items: int, sizes: list[int]
+) -> None:
+    items = [f.link() for _ in range(50)]
+    requested = serve_pages(api, items, per_page=10)
+    pages = [p async for p in polar.checkout_links.list(limit=10, max_items=max_items).pages()]
+    assert [len(p.items) for p in pages] == sizes
+    assert [i.id for p in pages for i in p.items] == [i["id"] for i in items[:max_items]]
+    assert len(requested) == len(sizes)
 
 
 async def test_creating_the_paginator_sends_nothing(polar: Polar, api: aioresponses) -> None:
@@ -159,7 +174,9 @@ async def test_concurrency_one_is_strictly_sequential(api: aioresponses) -> None
     assert len(got) == 30
 
 
-async def test_an_item_pushed_onto_the_next_page_is_yielded_once(polar: Polar, api: aioresponses) -> None:
+async def test_an_item_pushed_onto_the_next_page_is_yielded_once(
+    polar: Polar, api: aioresponses
+) -> None:
     # A link created during the walk shifts the window: the last item of page 1 comes
     # back as the first of page 2.
     items = [f.link() for _ in range(6)]
@@ -218,7 +235,7 @@ async def test_a_failing_prefetch_surfaces_its_error_in_order(api: aioresponses)
 
     got: list[str] = []
     async with Polar("t", base_url="https://polar.test", max_retries=0) as polar:
-        with pytest.raises(NotFoundError):
+        with pytest.raises(NotFoundError):  # noqa: PT012 (the error comes from the loop)
             async for link in polar.checkout_links.list(limit=10):
                 got.append(link.id)
     assert got == [i["id"] for i in items[:20]]

@@ -63,7 +63,9 @@ async def test_max_retries_per_call_overrides_the_client(polar: Polar, api: aior
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
-async def test_client_errors_are_never_retried(polar: Polar, api: aioresponses, status: int) -> None:
+async def test_client_errors_are_never_retried(
+    polar: Polar, api: aioresponses, status: int
+) -> None:
     api.get(URL, status=status, payload={"detail": "no"}, repeat=True)
     with pytest.raises(Exception):  # noqa: B017, PT011 - the class is covered in test_errors
         await polar.checkout_links.get(LINK_ID)
@@ -105,7 +107,9 @@ async def test_a_429_pauses_every_request_of_the_client(api: aioresponses) -> No
     api.get(URL, payload=f.link(id=LINK_ID), repeat=True)
     other = f"{BASE}/v1/checkout-links/{PRODUCT}"
     api.get(other, payload=f.link(id=PRODUCT), repeat=True)
-    async with Polar(TOKEN, base_url=BASE, backoff=FAST_BACKOFF.__class__(max_retry_after=1.0)) as polar:
+    async with Polar(
+        TOKEN, base_url=BASE, backoff=FAST_BACKOFF.__class__(max_retry_after=1.0)
+    ) as polar:
         first = asyncio.create_task(polar.checkout_links.get(LINK_ID))
         await asyncio.sleep(0.05)  # the 429 has been received: the cooldown is on
         started = time.monotonic()
@@ -123,7 +127,9 @@ async def test_post_is_not_replayed_after_a_5xx(polar: Polar, api: aioresponses)
     assert len(sent(api, "POST")) == 1
 
 
-async def test_post_is_not_replayed_after_a_dropped_connection(polar: Polar, api: aioresponses) -> None:
+async def test_post_is_not_replayed_after_a_dropped_connection(
+    polar: Polar, api: aioresponses
+) -> None:
     api.post(CREATE_URL, exception=aiohttp.ServerDisconnectedError())
     api.post(CREATE_URL, status=201, payload=f.link())
     with pytest.raises(APIConnectionError):
@@ -139,7 +145,9 @@ async def test_post_is_not_replayed_after_a_read_timeout(polar: Polar, api: aior
     assert len(sent(api, "POST")) == 1
 
 
-async def test_post_is_retried_when_the_connection_was_never_made(polar: Polar, api: aioresponses) -> None:
+async def test_post_is_retried_when_the_connection_was_never_made(
+    polar: Polar, api: aioresponses
+) -> None:
     refused = aiohttp.ClientConnectorError(
         aiohttp.client_reqrep.ConnectionKey("polar.test", 443, True, True, None, None, None),
         OSError(111, "Connection refused"),
@@ -154,7 +162,11 @@ async def test_post_is_retried_when_the_connection_was_never_made(polar: Polar, 
 
 @pytest.mark.parametrize(
     "exc",
-    [aiohttp.ServerDisconnectedError(), aiohttp.ClientPayloadError("truncated"), aiohttp.ClientOSError()],
+    [
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientPayloadError("truncated"),
+        aiohttp.ClientOSError(),
+    ],
 )
 async def test_get_is_retried_after_transport_failures(
     polar: Polar, api: aioresponses, exc: Exception
@@ -164,7 +176,9 @@ async def test_get_is_retried_after_transport_failures(
     assert (await polar.checkout_links.get(LINK_ID)).id == LINK_ID
 
 
-async def test_timeouts_raise_api_timeout_error_after_retries(polar: Polar, api: aioresponses) -> None:
+async def test_timeouts_raise_api_timeout_error_after_retries(
+    polar: Polar, api: aioresponses
+) -> None:
     for _ in range(3):
         api.get(URL, exception=asyncio.TimeoutError())
     with pytest.raises(APITimeoutError, match=f"timed out on GET {URL}"):
@@ -172,7 +186,9 @@ async def test_timeouts_raise_api_timeout_error_after_retries(polar: Polar, api:
     assert count_requests(api) == 3
 
 
-async def test_429_on_post_raises_rate_limit_error_without_replay(polar: Polar, api: aioresponses) -> None:
+async def test_429_on_post_raises_rate_limit_error_without_replay(
+    polar: Polar, api: aioresponses
+) -> None:
     api.post(CREATE_URL, status=429, payload={}, headers={"Retry-After": "0"})
     with pytest.raises(RateLimitError):
         await polar.checkout_links.create(products=[PRODUCT])
@@ -202,7 +218,9 @@ async def test_a_body_over_max_response_bytes_is_refused(api: aioresponses) -> N
             await polar.checkout_links.get(LINK_ID)
 
 
-async def test_a_redirect_to_another_host_does_not_carry_the_token(polar: Polar, api: aioresponses) -> None:
+async def test_a_redirect_to_another_host_does_not_carry_the_token(
+    polar: Polar, api: aioresponses
+) -> None:
     api.get(URL, status=307, headers={"Location": "https://elsewhere.test/v1/link"})
     api.get("https://elsewhere.test/v1/link", payload=f.link(id=LINK_ID))
     await polar.checkout_links.get(LINK_ID)
@@ -263,7 +281,9 @@ async def test_a_cooldown_holds_the_next_acquire(monkeypatch: pytest.MonkeyPatch
     assert clock.now == pytest.approx(7.5)
 
 
-async def test_a_not_found_is_raised_without_retry_even_with_a_large_budget(api: aioresponses) -> None:
+async def test_a_not_found_is_raised_without_retry_even_with_a_large_budget(
+    api: aioresponses,
+) -> None:
     api.get(URL, status=404, payload={"error": "ResourceNotFound", "detail": "Not found"})
     async with Polar(TOKEN, base_url=BASE, max_retries=10) as polar:
         with pytest.raises(NotFoundError):

@@ -1,0 +1,1 @@
+"""Benchmarks for polar-links: `nox -s bench` or `python -m benchmarks.run`."""

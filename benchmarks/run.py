@@ -1,0 +1,232 @@
+"""Stream 5,000 and 50,000 links from the bundled server at 0 ms and 100 ms added
+latency; compare concurrency 1, the default, and a hand-written floor loop.
+
+The server runs in its own process (so its CPU is not billed to the client), and each
+walk runs in a fresh process (so its peak RSS is its own). Writes the table to
+``benchmarks/results/latest.md`` and between the BENCH markers of
+``docs/performance.md``, then checks the ratio targets and exits 1 if one is missed.
+
+    nox -s bench            # or: python -m benchmarks.run [--sizes 5000,50000] [--latencies 0,100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import msgspec
+
+from polar_links import DEFAULT_CONCURRENCY, __version__
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "latest.md"
+PERF_DOC = ROOT / "docs" / "performance.md"
+START, END = "<!-- BENCH:START -->", "<!-- BENCH:END -->"
+
+
+@dataclass
+class Run:
+    size: int
+    latency_ms: int
+    label: str
+    items: int
+    pages: int
+    seconds: float
+    peak_rss_mib: float
+
+    @property
+    def rate(self) -> float:
+        return self.items / self.seconds
+
+
+class Server:
+    """The bundled server in a child process: ``python -m polar_links.testing``."""
+
+    def __init__(self, links: int, latency_ms: int) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "polar_links.testing",
+                "--links",
+                str(links),
+                "--latency-ms",
+                str(latency_ms),
+                "--port",
+                "0",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        first = self.proc.stdout.readline().strip()
+        token_line = self.proc.stdout.readline().strip()
+        if not first.startswith("Polar test server listening on "):
+            self.close()
+            raise RuntimeError(f"server did not start: {first!r}")
+        self.base_url = first.rsplit(" ", 1)[1]
+        self.token = token_line.split(": ", 1)[1]
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def walk(server: Server, variant: str, concurrency: int) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.walk",
+            variant,
+            "--base-url",
+            server.base_url,
+            "--token",
+            server.token,
+            "--concurrency",
+            str(concurrency),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    return msgspec.json.decode(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def measure(sizes: list[int], latencies: list[int]) -> list[Run]:
+    runs = []
+    configs = [
+        ("floor", "floor", 1),
+        ("sdk c=1", "sdk", 1),
+        (f"sdk default (c={DEFAULT_CONCURRENCY})", "sdk", DEFAULT_CONCURRENCY),
+    ]
+    for size in sizes:
+        for latency in latencies:
+            server = Server(size, latency)
+            try:
+                walk(server, "floor", 1)  # warm the server's caches and the OS
+                for label, variant, concurrency in configs:
+                    r = walk(server, variant, concurrency)
+                    runs.append(
+                        Run(
+                            size,
+                            latency,
+                            label,
+                            int(r["items"]),
+                            int(r["pages"]),
+                            r["seconds"],
+                            r["peak_rss_mib"],
+                        )
+                    )
+                    print(
+                        f"{size:>6} links {latency:>3} ms  {label:<24} "
+                        f"{r['seconds']:7.3f} s  {runs[-1].rate:9.0f} items/s  "
+                        f"{r['peak_rss_mib']:6.1f} MiB",
+                        flush=True,
+                    )
+            finally:
+                server.close()
+    return runs
+
+
+def find(runs: list[Run], size: int, latency: int, prefix: str) -> Run | None:
+    return next(
+        (
+            r
+            for r in runs
+            if r.size == size and r.latency_ms == latency and r.label.startswith(prefix)
+        ),
+        None,
+    )
+
+
+def targets(runs: list[Run]) -> list[tuple[str, str, bool]]:
+    checks = []
+    for size in sorted({r.size for r in runs}):
+        floor, default = find(runs, size, 0, "floor"), find(runs, size, 0, "sdk default")
+        if floor and default:
+            ratio = default.seconds / floor.seconds
+            checks.append(
+                (
+                    f"{size} links, 0 ms: default time / floor time",
+                    f"{ratio:.2f}x (target <= 1.5x)",
+                    ratio <= 1.5,
+                )
+            )
+        seq, default = find(runs, size, 100, "sdk c=1"), find(runs, size, 100, "sdk default")
+        if seq and default:
+            ratio = seq.seconds / default.seconds
+            checks.append(
+                (
+                    f"{size} links, 100 ms: c=1 time / default time",
+                    f"{ratio:.1f}x (target >= 5x)",
+                    ratio >= 5,
+                )
+            )
+    small, large = find(runs, 5000, 0, "sdk default"), find(runs, 50000, 0, "sdk default")
+    if small and large:
+        delta = large.peak_rss_mib - small.peak_rss_mib
+        checks.append(
+            (
+                "peak RSS, 50,000 minus 5,000 links (default, 0 ms)",
+                f"{delta:+.1f} MiB (target <= 50 MiB)",
+                delta <= 50,
+            )
+        )
+    return checks
+
+
+def report(runs: list[Run], checks: list[tuple[str, str, bool]]) -> str:
+    lines = [
+        f"polar-links {__version__}, Python {platform.python_version()}, "
+        f"aiohttp {aiohttp.__version__}, msgspec {msgspec.__version__}, "
+        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}.",
+        "Command: `nox -s bench` (server and each walk in separate processes; "
+        "limit=100 links per page).",
+        "",
+        "| links | added latency | configuration | wall time (s) | links/s | peak RSS (MiB) |",
+        "|---:|---:|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.size:,} | {r.latency_ms} ms | {r.label} | {r.seconds:.3f} "
+        f"| {r.rate:,.0f} | {r.peak_rss_mib:.1f} |"
+        for r in runs
+    ]
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in checks]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="5000,50000")
+    parser.add_argument("--latencies", default="0,100")
+    parser.add_argument("--no-write", action="store_true", help="do not update the results files")
+    args = parser.parse_args()
+    runs = measure(
+        [int(s) for s in args.sizes.split(",")], [int(s) for s in args.latencies.split(",")]
+    )
+    checks = targets(runs)
+    text = report(runs, checks)
+    print("\n" + text)
+    if not args.no_write:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(text)
+        if PERF_DOC.exists():
+            doc = PERF_DOC.read_text()
+            if START in doc and END in doc:
+                head, rest = doc.split(START, 1)
+                PERF_DOC.write_text(head + START + "\n" + text + END + rest.split(END, 1)[1])
+    return 0 if all(ok for _, _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""One measured walk of the list endpoint, run in its own process so that its peak
+RSS is its own. Prints one JSON line: items, pages, seconds, peak RSS (MiB).
+
+Variants:
+* ``sdk``: ``polar.checkout_links.list(...)`` with the given concurrency.
+* ``floor``: the least code that does the same walk: one aiohttp session, pages 1..max_page
+  one after another, each decoded with a prebuilt msgspec decoder into the same models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import time
+
+import aiohttp
+import msgspec
+
+from polar_links import Polar
+from polar_links._models import ListResponse
+
+
+async def walk_sdk(base_url: str, token: str, concurrency: int) -> tuple[int, int]:
+    items = pages = 0
+    async with Polar(token, base_url=base_url, concurrency=concurrency, rate_limit=None) as polar:
+        async for page in polar.checkout_links.list(limit=100).pages():
+            pages += 1
+            for _link in page.items:
+                items += 1
+    return items, pages
+
+
+async def walk_floor(base_url: str, token: str) -> tuple[int, int]:
+    decoder = msgspec.json.Decoder(ListResponse)
+    headers = {"Authorization": f"Bearer {token}"}
+    items = pages = 0
+    page_no, max_page = 1, 1
+    async with aiohttp.ClientSession(headers=headers) as session:
+        while page_no <= max_page:
+            params = {"page": str(page_no), "limit": "100"}
+            async with session.get(f"{base_url}/v1/checkout-links/", params=params) as resp:
+                body = decoder.decode(await resp.read())
+            max_page = body.pagination.max_page
+            pages += 1
+            for _link in body.items:
+                items += 1
+            page_no += 1
+    return items, pages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("variant", choices=["sdk", "floor"])
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    if args.variant == "sdk":
+        items, pages = asyncio.run(walk_sdk(args.base_url, args.token, args.concurrency))
+    else:
+        items, pages = asyncio.run(walk_floor(args.base_url, args.token))
+    seconds = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    json.dump(
+        {"items": items, "pages": pages, "seconds": seconds, "peak_rss_mib": peak_mib}, sys.stdout
+    )
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,363 @@
+"""In-memory checkout-link store: look-up by id, filter, sort, paginate, mutate.
+
+Ordering rule (the same as PostgreSQL's defaults, which the live API sorts with):
+
+* criteria apply in the order given; ``-field`` sorts that field descending;
+* ``null`` sorts **last** when ascending and **first** when descending
+  (``NULLS LAST`` / ``NULLS FIRST``), see :data:`NULL_ORDERING`;
+* strings compare by code point (``C`` collation); ``false`` < ``true``;
+  ``created_at`` compares as an instant;
+* after the given criteria, ties break by ``id`` ascending, so the order is total and
+  stable across requests.
+
+All public methods take a lock, so tests may call them from another thread while the
+server serves requests.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+
+from ._data import Catalogue, link_url
+
+__all__ = ["NULL_ORDERING", "LinkStore", "parse_timestamp"]
+
+Json = dict[str, Any]
+
+#: How ``null`` labels and success URLs sort (PostgreSQL's default).
+NULL_ORDERING = "ascending: NULLS LAST; descending: NULLS FIRST"
+
+_encode = msgspec.json.Encoder().encode
+_ORDER_CACHE_SIZE = 64
+_PRODUCTS_KEY = b'"products":['
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Return the aware UTC datetime of an API timestamp string (``...Z`` or ``+00:00``)."""
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _timestamp(moment: datetime) -> str:
+    utc = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
+
+
+def _split(criterion: str) -> tuple[str, bool]:
+    return (criterion[1:], True) if criterion.startswith("-") else (criterion, False)
+
+
+class LinkStore:
+    """Checkout links held in memory, with the list endpoint's filtering and ordering.
+
+    ``links`` are shallow-copied (their ``metadata`` too); nested product and discount
+    dicts stay shared with ``catalogue``. ``catalogue`` (default: collected from the
+    links) decides which product, price and discount ids a create or update may name.
+    """
+
+    def __init__(self, links: Iterable[Mapping[str, Any]], catalogue: Catalogue | None = None):
+        copies = [self._copy(link) for link in links]
+        self.catalogue: Catalogue = (
+            catalogue if catalogue is not None else Catalogue.from_links(copies)
+        )
+        self._lock = threading.RLock()
+        self._links: dict[str, Json] = {}
+        self._created: dict[str, datetime] = {}
+        self._prefix: dict[str, bytes] = {}
+        self._fragments: dict[int, tuple[Json, bytes]] = {}
+        self._orders: dict[tuple[Any, ...], list[str]] = {}
+        for link in copies:
+            self._insert(link)
+
+    # ------------------------------------------------------------ reading
+
+    def __len__(self) -> int:
+        """Return how many links the store holds."""
+        return len(self._links)
+
+    def all_links(self) -> list[Json]:
+        """Return a copy of every link, in insertion order (nested dicts are shared)."""
+        with self._lock:
+            return [self._copy(link) for link in self._links.values()]
+
+    def get(self, link_id: str) -> Json | None:
+        """Return a copy of the link with this id, or ``None``."""
+        with self._lock:
+            link = self._links.get(link_id)
+            return None if link is None else self._copy(link)
+
+    def encoded(self, link_id: str) -> bytes | None:
+        """Return the link's JSON bytes exactly as the API would send them, or ``None``."""
+        with self._lock:
+            if link_id not in self._links:
+                return None
+            return b"".join(self._parts(link_id, []))
+
+    def page(
+        self,
+        *,
+        organization_ids: frozenset[str] = frozenset(),
+        product_ids: frozenset[str] = frozenset(),
+        sorting: Sequence[str] = ("created_at",),
+        page: int = 1,
+        limit: int = 10,
+    ) -> tuple[bytes, int]:
+        """Return one page as a JSON array (bytes) and the total count (items) of the filter.
+
+        ``page`` counts from 1; ``limit`` is used as given (the caller clamps it). Sorted
+        orders are cached per (filters, sorting) until the next mutation.
+        """
+        with self._lock:
+            order = self._order(organization_ids, product_ids, tuple(sorting))
+            start = (page - 1) * limit
+            parts: list[bytes] = [b"["]
+            for link_id in order[start : start + limit]:
+                self._parts(link_id, parts)
+                parts.append(b",")
+            if len(parts) > 1:
+                parts.pop()
+            parts.append(b"]")
+            return b"".join(parts), len(order)
+
+    def expected_order(
+        self,
+        sorting: Sequence[str] = ("created_at",),
+        organization_id: str | Iterable[str] | None = None,
+        product_id: str | Iterable[str] | None = None,
+    ) -> list[str]:
+        """Return the ids the list endpoint should yield, in order, for these parameters.
+
+        Computed independently from the serving code (one ``sorted()`` with a comparison
+        function that spells out :data:`NULL_ORDERING` and the ``id`` tie-break), so tests
+        can check the server and the client against it.
+        """
+        orgs = {organization_id} if isinstance(organization_id, str) else set(organization_id or ())
+        prods = {product_id} if isinstance(product_id, str) else set(product_id or ())
+        criteria = [_split(c) for c in sorting]
+
+        def value(link: Json, name: str) -> Any:
+            raw = link[name]
+            return parse_timestamp(raw) if name == "created_at" else raw
+
+        def compare(a: Json, b: Json) -> int:
+            for name, descending in criteria:
+                va, vb = value(a, name), value(b, name)
+                if va == vb:
+                    continue
+                if va is None or vb is None:  # nulls last ascending, first descending
+                    a_after = va is None
+                    return (-1 if a_after else 1) if descending else (1 if a_after else -1)
+                result = -1 if va < vb else 1
+                return -result if descending else result
+            return -1 if a["id"] < b["id"] else 1 if a["id"] > b["id"] else 0
+
+        with self._lock:
+            chosen = [
+                link
+                for link in self._links.values()
+                if (not orgs or link["organization_id"] in orgs)
+                and (not prods or any(p["id"] in prods for p in link["products"]))
+            ]
+        return [link["id"] for link in sorted(chosen, key=functools.cmp_to_key(compare))]
+
+    # ------------------------------------------------------------ writing
+
+    def add(self, link: Mapping[str, Any] | None = None, /, **fields: Any) -> Json:
+        """Store a link and return a copy of it.
+
+        With ``link`` given, it is stored as is (it must be a complete link dict). Without
+        it, a new link is built like a create request would (first catalogue product, new
+        id, ``created_at`` now); ``fields`` then override any key (``products`` must be a
+        list of product dicts, e.g. from ``store.catalogue.products``).
+        """
+        if link is None:
+            product = next(iter(self.catalogue.products.values()))
+            base = new_link([product], fields.pop("created_at", None))
+        else:
+            base = self._copy(link)
+        base.update(fields)
+        with self._lock:
+            self._insert(base)
+            return self._copy(base)
+
+    def create(self, fields: Mapping[str, Any]) -> Json:
+        """Create a link from validated create fields (``products`` required) and return it."""
+        fields = dict(fields)
+        link = new_link(fields.pop("products"), None)
+        link.update(fields)
+        with self._lock:
+            self._insert(link)
+            return self._copy(link)
+
+    def update(self, link_id: str, changes: Mapping[str, Any]) -> Json | None:
+        """Apply ``changes`` to a link, set ``modified_at`` to now and return a copy of it.
+
+        Returns ``None`` when no link has this id.
+        """
+        with self._lock:
+            link = self._links.get(link_id)
+            if link is None:
+                return None
+            link.update(changes)
+            link["modified_at"] = _timestamp(datetime.now(timezone.utc))
+            if "created_at" in changes:
+                self._created[link_id] = parse_timestamp(link["created_at"])
+            self._prefix.pop(link_id, None)
+            self._orders.clear()
+            return self._copy(link)
+
+    def delete(self, link_id: str) -> bool:
+        """Remove a link; return whether it existed."""
+        with self._lock:
+            if self._links.pop(link_id, None) is None:
+                return False
+            self._created.pop(link_id, None)
+            self._prefix.pop(link_id, None)
+            self._orders.clear()
+            return True
+
+    def create_newest(self, count: int) -> list[str]:
+        """Create ``count`` links newer than every existing one; return their ids.
+
+        They belong to the organization of the newest existing link and reuse its products
+        (or the catalogue's first product when the store is empty).
+        """
+        with self._lock:
+            newest = max(self._links.values(), key=lambda ln: self._created[ln["id"]], default=None)
+            if newest is not None and newest["products"]:
+                products = list(newest["products"])
+            else:
+                products = [next(iter(self.catalogue.products.values()))]
+            moment = datetime.now(timezone.utc)
+            if self._created:
+                moment = max(moment, max(self._created.values()) + timedelta(milliseconds=1))
+            created: list[str] = []
+            for i in range(count):
+                link = new_link(products, _timestamp(moment + timedelta(milliseconds=i)))
+                link["label"] = "Created while paginating"
+                self._insert(link)
+                created.append(link["id"])
+            return created
+
+    def delete_oldest(self, count: int) -> list[str]:
+        """Delete the first ``count`` links of the default order (``created_at``, then id)."""
+        with self._lock:
+            doomed = self._order(frozenset(), frozenset(), ("created_at",))[:count]
+            for link_id in doomed:
+                self.delete(link_id)
+            return doomed
+
+    # ------------------------------------------------------------ internals
+
+    @staticmethod
+    def _copy(link: Mapping[str, Any]) -> Json:
+        copy = dict(link)
+        if isinstance(copy.get("metadata"), dict):
+            copy["metadata"] = dict(copy["metadata"])
+        if isinstance(copy.get("products"), list):
+            copy["products"] = list(copy["products"])
+        return copy
+
+    def _insert(self, link: Json) -> None:
+        link_id = link["id"]
+        self._links[link_id] = link
+        self._created[link_id] = parse_timestamp(link["created_at"])
+        self._prefix.pop(link_id, None)
+        self._orders.clear()
+
+    def _parts(self, link_id: str, out: list[bytes]) -> list[bytes]:
+        """Append the link's JSON pieces to ``out``: its own fields, then its products."""
+        link = self._links[link_id]
+        prefix = self._prefix.get(link_id)
+        if prefix is None:
+            own = _encode({k: v for k, v in link.items() if k != "products"})
+            prefix = own[:-1] + (b"," if len(own) > 2 else b"") + _PRODUCTS_KEY
+            self._prefix[link_id] = prefix
+        out.append(prefix)
+        first = True
+        for product in link["products"]:
+            if not first:
+                out.append(b",")
+            first = False
+            cached = self._fragments.get(id(product))
+            if cached is None or cached[0] is not product:
+                cached = (product, _encode(product))
+                self._fragments[id(product)] = cached
+            out.append(cached[1])
+        out.append(b"]}")
+        return out
+
+    def _order(
+        self, orgs: frozenset[str], prods: frozenset[str], sorting: tuple[str, ...]
+    ) -> list[str]:
+        key = (orgs, prods, sorting)
+        cached = self._orders.get(key)
+        if cached is not None:
+            return cached
+        ids = sorted(
+            link_id
+            for link_id, link in self._links.items()
+            if (not orgs or link["organization_id"] in orgs)
+            and (not prods or any(p["id"] in prods for p in link["products"]))
+        )
+        # Stable multi-pass sort: least significant criterion first. A key of
+        # (is_null, value) puts nulls last; reverse=True turns that into nulls first.
+        for criterion in reversed(sorting):
+            name, descending = _split(criterion)
+            if name == "created_at":
+                created = self._created
+                ids.sort(key=created.__getitem__, reverse=descending)
+            else:
+                ids.sort(key=_nullable_key(self._links, name), reverse=descending)
+        if len(self._orders) >= _ORDER_CACHE_SIZE:
+            self._orders.clear()
+        self._orders[key] = ids
+        return ids
+
+
+def _nullable_key(links: Mapping[str, Json], name: str) -> Callable[[str], tuple[bool, Any]]:
+    """Sort key for a nullable field: ``(is_null, value)``, so nulls sort last ascending."""
+
+    def key(link_id: str) -> tuple[bool, Any]:
+        value = links[link_id][name]
+        return (value is None, value)
+
+    return key
+
+
+def new_link(products: list[Json], created_at: str | None) -> Json:
+    """Return a fresh link for ``products`` with API defaults: new uuid4 id, new client
+    secret and url, ``created_at`` now (unless given), no discount, empty metadata."""
+    secret = "polar_cl_" + secrets.token_hex(24)
+    return {
+        "id": str(uuid.uuid4()),
+        "created_at": created_at or _timestamp(datetime.now(timezone.utc)),
+        "modified_at": None,
+        "trial_interval": None,
+        "trial_interval_count": None,
+        "metadata": {},
+        "payment_processor": "stripe",
+        "client_secret": secret,
+        "success_url": None,
+        "return_url": None,
+        "label": None,
+        "allow_discount_codes": True,
+        "require_billing_address": False,
+        "discount_id": None,
+        "seats": None,
+        "units": None,
+        "organization_id": products[0]["organization_id"] if products else "",
+        "products": products,
+        "discount": None,
+        "url": link_url(secret),
+    }
