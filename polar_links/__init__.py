@@ -5,6 +5,8 @@
 ...         print(link.url)
 """
 
+import logging
+
 from ._checkout_links import CheckoutLinks
 from ._client import DEFAULT_CONCURRENCY, Polar
 from ._config import Backoff, RateLimit, Timeout
@@ -17,6 +19,7 @@ from ._exceptions import (
     BadRequestError,
     ConflictError,
     InternalServerError,
+    InvalidArgumentError,
     InvalidResponseError,
     NotFoundError,
     PermissionDeniedError,
@@ -60,6 +63,10 @@ from ._query import SORTING_VALUES
 from ._requests import TRIAL_INTERVALS
 from ._version import __version__
 
+# A library logs, the application decides where it goes: without this, Python's
+# last-resort handler would print the SDK's warnings on stderr.
+logging.getLogger("polar_links").addHandler(logging.NullHandler())
+
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "SORTING_VALUES",
@@ -88,6 +95,7 @@ __all__ = [
     "DiscountFixed",
     "DiscountPercentage",
     "InternalServerError",
+    "InvalidArgumentError",
     "InvalidResponseError",
     "NotFoundError",
     "Page",

@@ -11,7 +11,7 @@ from msgspec import UNSET, UnsetType
 
 from ._config import Timeout, check_concurrency, check_max_retries, coerce_timeout
 from ._decoding import decode_link, decode_list
-from ._exceptions import InvalidResponseError, snippet
+from ._exceptions import InvalidArgumentValueError, InvalidResponseError, snippet
 from ._models import CheckoutLink
 from ._pagination import CheckoutLinkPaginator, Page
 from ._query import MAX_LIMIT, check_page_args, list_query, page_query
@@ -126,12 +126,14 @@ class CheckoutLinks:
         }
         given_shapes = [name for name, value in shapes.items() if value is not None]
         if len(given_shapes) != 1:
-            raise ValueError(
+            raise InvalidArgumentValueError(
                 "give exactly one of products (a list of product ids), product_id or "
                 f"product_price_id; got {', '.join(given_shapes) or 'none'}"
             )
         if payment_processor != "stripe":
-            raise ValueError(f"payment_processor must be 'stripe', got {payment_processor!r}")
+            raise InvalidArgumentValueError(
+                f"payment_processor must be 'stripe', got {payment_processor!r}"
+            )
         optional = {
             "label": label,
             "allow_discount_codes": allow_discount_codes,
@@ -211,9 +213,16 @@ class CheckoutLinks:
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> None:
-        """Delete the checkout link with this id; raises ``NotFoundError`` if there is none."""
+        """Delete the checkout link with this id; raises ``NotFoundError`` if there is none.
+
+        A DELETE is retried like a GET. If an attempt was applied but its answer lost (a
+        timeout, a dropped connection, a 5xx from a proxy), the retry finds the link gone:
+        that 404 counts as success, so the call returns ``None`` once the link is deleted.
+        """
         path = _PATH + check_uuid("id", id)
-        await self._transport.request("DELETE", path, **_per_call(timeout, max_retries))
+        await self._transport.request(
+            "DELETE", path, gone_after_retry_ok=True, **_per_call(timeout, max_retries)
+        )
 
 
 def _per_call(timeout: Timeout | float | None, max_retries: int | None) -> dict[str, Any]:

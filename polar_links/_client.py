@@ -21,6 +21,7 @@ from ._config import (
     coerce_timeout,
     default_rate_limit,
 )
+from ._exceptions import InvalidArgumentTypeError, InvalidArgumentValueError
 from ._ratelimit import Throttle
 from ._transport import Secret, Transport, check_base_url
 from ._validation import check_int
@@ -79,31 +80,37 @@ class Polar:
     ) -> None:
         token = access_token if access_token is not None else os.environ.get("POLAR_ACCESS_TOKEN")
         if not token:
-            raise ValueError(
+            raise InvalidArgumentValueError(
                 "no access token: pass Polar(access_token=...) or set POLAR_ACCESS_TOKEN "
                 "(create an organization access token in your Polar organization settings)"
             )
         if not isinstance(token, str) or any(c.isspace() for c in token):
-            raise ValueError("access_token must be a str without whitespace")
+            raise InvalidArgumentValueError("access_token must be a str without whitespace")
         if environment not in ENVIRONMENTS:
-            raise ValueError(
+            raise InvalidArgumentValueError(
                 f"environment must be one of {', '.join(map(repr, ENVIRONMENTS))}, "
                 f"got {environment!r}"
             )
         if api_version is not None and (
             not isinstance(api_version, str) or not _API_VERSION_RE.fullmatch(api_version)
         ):
-            raise ValueError(f"api_version must look like '2026-10' (YYYY-MM), got {api_version!r}")
+            raise InvalidArgumentValueError(
+                f"api_version must look like '2026-10' (YYYY-MM), got {api_version!r}"
+            )
         if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise TypeError(
+            raise InvalidArgumentTypeError(
                 f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             )
         if ssl is not None and not isinstance(ssl, ssl_module.SSLContext):
-            raise TypeError(f"ssl must be an ssl.SSLContext, got {type(ssl).__name__}")
+            raise InvalidArgumentTypeError(
+                f"ssl must be an ssl.SSLContext, got {type(ssl).__name__}"
+            )
         if rate_limit is not None and rate_limit != _AUTO and not isinstance(rate_limit, RateLimit):
-            raise TypeError(f"rate_limit must be a RateLimit, 'auto' or None, got {rate_limit!r}")
+            raise InvalidArgumentTypeError(
+                f"rate_limit must be a RateLimit, 'auto' or None, got {rate_limit!r}"
+            )
         if not isinstance(backoff, Backoff):
-            raise TypeError(f"backoff must be a Backoff, got {backoff!r}")
+            raise InvalidArgumentTypeError(f"backoff must be a Backoff, got {backoff!r}")
         url = check_base_url(
             ENVIRONMENTS[environment] if base_url is None else base_url,
             allow_insecure_http=allow_insecure_http,

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ._exceptions import InvalidArgumentTypeError, InvalidArgumentValueError
 from ._validation import check_int
 
 __all__ = [
@@ -36,7 +37,7 @@ def _check_seconds(name: str, value: float | None, *, allow_none: bool) -> None:
         or value <= 0
     ):
         allowed = "a positive number of seconds" + (" or None" if allow_none else "")
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        raise InvalidArgumentValueError(f"{name} must be {allowed}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -90,16 +91,20 @@ class RateLimit:
 
     def __post_init__(self) -> None:
         if isinstance(self.requests, bool) or not isinstance(self.requests, int):
-            raise TypeError(f"RateLimit.requests must be an int, got {self.requests!r}")
+            raise InvalidArgumentTypeError(
+                f"RateLimit.requests must be an int, got {self.requests!r}"
+            )
         if self.requests < 1:
-            raise ValueError(f"RateLimit.requests must be >= 1, got {self.requests!r}")
+            raise InvalidArgumentValueError(
+                f"RateLimit.requests must be >= 1, got {self.requests!r}"
+            )
         _check_seconds("RateLimit.per", self.per, allow_none=False)
         if self.burst is not None and (
             isinstance(self.burst, bool)
             or not isinstance(self.burst, int)
             or not 1 <= self.burst <= self.requests
         ):
-            raise ValueError(
+            raise InvalidArgumentValueError(
                 f"RateLimit.burst must be an int from 1 to requests ({self.requests}), "
                 f"got {self.burst!r}"
             )
@@ -131,7 +136,9 @@ def coerce_timeout(value: object) -> Timeout:
     if isinstance(value, Timeout):
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"timeout must be a Timeout or a number of seconds, got {value!r}")
+        raise InvalidArgumentTypeError(
+            f"timeout must be a Timeout or a number of seconds, got {value!r}"
+        )
     return Timeout(total=float(value))
 
 

@@ -1,8 +1,9 @@
 """The exception tree of polar-links.
 
 Every error the SDK raises for a server or network problem is a :class:`PolarError`.
-Bad arguments are rejected before any request with a plain :class:`ValueError` or
-:class:`TypeError` naming the argument, the value and what is allowed.
+Bad arguments are rejected before any request with an :class:`InvalidArgumentError`,
+which is also a :class:`ValueError` (a bad value) or a :class:`TypeError` (a value of
+the wrong type), naming the argument, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "InternalServerError",
+    "InvalidArgumentError",
+    "InvalidArgumentTypeError",
+    "InvalidArgumentValueError",
     "InvalidResponseError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -37,6 +41,19 @@ def snippet(body: bytes | str, limit: int = _SNIPPET_CHARS) -> str:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class InvalidArgumentError(Exception):
+    """Raised before any request when an argument is not allowed; every instance is
+    also a :class:`ValueError` or a :class:`TypeError`."""
+
+
+class InvalidArgumentValueError(InvalidArgumentError, ValueError):
+    """Raised when an argument has an allowed type but a value that is not allowed."""
+
+
+class InvalidArgumentTypeError(InvalidArgumentError, TypeError):
+    """Raised when an argument has a type that is not allowed."""
 
 
 class PolarError(Exception):

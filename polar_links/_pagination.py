@@ -86,45 +86,46 @@ class CheckoutLinkPaginator:
         """Fetch every page (up to ``max_items`` links) and return the links as a list."""
         return [link async for link in self]
 
-    async def _iter_items(self) -> AsyncIterator[CheckoutLink]:
+    async def _iter_items(self) -> AsyncGenerator[CheckoutLink, None]:
+        async with contextlib.aclosing(self._iter_pages()) as pages:
+            async for page in pages:
+                for link in page.items:
+                    yield link
+
+    def pages(self) -> AsyncGenerator[Page, None]:
+        """Iterate the pages from the start page to the last, in order.
+
+        Each page holds the same links ``async for`` would yield from it: a link already
+        delivered on an earlier page of this walk is left out, and with ``max_items``
+        the last page is cut to the budget. ``total_count`` and ``max_page`` are the
+        server's.
+        """
+        return self._iter_pages()
+
+    async def _iter_pages(self) -> AsyncGenerator[Page, None]:
         remaining = self._max_items
         if remaining == 0:
             return
         seen: set[str] = set()
-        async with contextlib.aclosing(self._walk(self._max_items)) as pages:
-            async for page in pages:
-                for link in page.items:
-                    # Offset pagination shifts when links are created mid-walk; an item
-                    # pushed onto the next page must not come out twice.
-                    if link.id in seen:
-                        continue
-                    seen.add(link.id)
-                    yield link
-                    if remaining is not None:
-                        remaining -= 1
-                        if remaining == 0:
-                            return
-
-    def pages(self) -> AsyncIterator[Page]:
-        """Iterate the pages from the start page to the last, in order.
-
-        With ``max_items``, stops once that many items were delivered; the last page
-        then holds only the items within the budget. Pages are not deduplicated.
-        """
-        return self._iter_pages()
-
-    async def _iter_pages(self) -> AsyncIterator[Page]:
-        remaining = self._max_items
-        if remaining == 0:
-            return
         async with contextlib.aclosing(self._walk(remaining)) as pages:
             async for page in pages:
+                items = []
+                for link in page.items:
+                    # Offset pagination shifts when links are created mid-walk: a link
+                    # pushed onto this page from the previous one must not come out twice.
+                    if link.id not in seen:
+                        seen.add(link.id)
+                        items.append(link)
+                if remaining is not None and len(items) >= remaining:
+                    yield dataclasses.replace(page, items=items[:remaining])
+                    return
                 if remaining is not None:
-                    if len(page.items) >= remaining:
-                        yield dataclasses.replace(page, items=page.items[:remaining])
-                        return
-                    remaining -= len(page.items)
-                yield page
+                    remaining -= len(items)
+                yield (
+                    page
+                    if len(items) == len(page.items)
+                    else dataclasses.replace(page, items=items)
+                )
 
     async def _walk(self, max_items: int | None) -> AsyncGenerator[Page, None]:
         first = await self._fetch_page(self._start_page)

@@ -6,9 +6,8 @@ order given; an argument left as ``None`` sends no key at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from ._validation import check_int, check_uuid_list
+from ._exceptions import InvalidArgumentTypeError, InvalidArgumentValueError
+from ._validation import _show, check_int, check_uuid_list
 
 __all__ = ["MAX_LIMIT", "SORTING_VALUES", "ListQuery", "check_sorting", "list_query"]
 
@@ -26,16 +25,24 @@ ListQuery = list[tuple[str, str]]
 def check_sorting(sorting: object) -> list[str]:
     """Return the sorting criteria as a list, or raise naming the bad criterion."""
     if isinstance(sorting, str | bytes):
-        raise TypeError(
+        raise InvalidArgumentTypeError(
             f"sorting must be a list of criteria such as [{sorting!r}], not a bare string "
             f"{sorting!r}"
         )
-    if not isinstance(sorting, Iterable):
-        raise TypeError(f"sorting must be a list of criteria, got {type(sorting).__name__}")
+    if not isinstance(sorting, list | tuple):
+        # Criteria apply in order, so an unordered set or a one-shot iterator won't do.
+        raise InvalidArgumentTypeError(
+            f"sorting must be a list of criteria such as ['-created_at'], got {_show(sorting)}"
+        )
+    if not sorting:
+        raise InvalidArgumentValueError(
+            "sorting is an empty list; pass at least one criterion, or None for the "
+            "server's default order (created_at)"
+        )
     criteria = list(sorting)
     for i, criterion in enumerate(criteria):
         if criterion not in SORTING_VALUES:
-            raise ValueError(
+            raise InvalidArgumentValueError(
                 f"sorting[{i}] is {criterion!r}, which is not a sorting criterion; "
                 f"allowed: {', '.join(SORTING_VALUES)}"
             )

@@ -3,12 +3,14 @@ msgspec Structs where only the fields the caller gave are sent."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from ._exceptions import InvalidArgumentTypeError, InvalidArgumentValueError
 from ._validation import (
     _show,
     check_bool,
@@ -65,7 +67,9 @@ class CheckoutLinkUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 def _check_trial_interval(name: str, value: object) -> str:
     if value not in TRIAL_INTERVALS:
-        raise ValueError(f"{name} must be one of {', '.join(TRIAL_INTERVALS)}, got {_show(value)}")
+        raise InvalidArgumentValueError(
+            f"{name} must be one of {', '.join(TRIAL_INTERVALS)}, got {_show(value)}"
+        )
     return str(value)
 
 
@@ -76,15 +80,24 @@ def check_metadata(name: str, value: object) -> dict[str, Any]:
     characters, an int, a float or a bool.
     """
     if not isinstance(value, Mapping):
-        raise TypeError(f"{name} must be a dict, got {_show(value)}")
+        raise InvalidArgumentTypeError(f"{name} must be a dict, got {_show(value)}")
     if len(value) > _METADATA_MAX_KEYS:
-        raise ValueError(f"{name} has {len(value)} keys; at most {_METADATA_MAX_KEYS} are allowed")
+        raise InvalidArgumentValueError(
+            f"{name} has {len(value)} keys; at most {_METADATA_MAX_KEYS} are allowed"
+        )
     for key, item in value.items():
         check_str(f"{name} key {key!r}", key, min_length=1, max_length=40)
         if isinstance(item, str):
             check_str(f"{name}[{key!r}]", item, min_length=1, max_length=500)
         elif not isinstance(item, int | float):  # bool is an int
-            raise TypeError(f"{name}[{key!r}] must be a str, int, float or bool, got {_show(item)}")
+            raise InvalidArgumentTypeError(
+                f"{name}[{key!r}] must be a str, int, float or bool, got {_show(item)}"
+            )
+        elif isinstance(item, float) and not math.isfinite(item):
+            # JSON has no NaN or infinity: they would be sent as null and rejected.
+            raise InvalidArgumentValueError(
+                f"{name}[{key!r}] must be a finite number, got {_show(item)}"
+            )
     return dict(value)
 
 
@@ -115,7 +128,7 @@ def check_fields(given: Mapping[str, Any]) -> dict[str, Any]:
         check, nullable = FIELDS[name]
         if value is None:
             if not nullable:
-                raise ValueError(f"{name} cannot be None (it cannot be cleared)")
+                raise InvalidArgumentValueError(f"{name} cannot be None (it cannot be cleared)")
             out[name] = None
         else:
             out[name] = check(name, value)

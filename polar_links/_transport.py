@@ -26,6 +26,8 @@ from ._config import Backoff, Timeout
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
+    InvalidArgumentTypeError,
+    InvalidArgumentValueError,
     RateLimitError,
     ResponseTooLargeError,
     snippet,
@@ -91,14 +93,18 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> URL:
     ``allow_insecure_http`` is True.
     """
     if not isinstance(base_url, str):
-        raise TypeError(f"base_url must be a str, got {type(base_url).__name__}")
+        raise InvalidArgumentTypeError(f"base_url must be a str, got {type(base_url).__name__}")
     url = URL(base_url)
     if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r}")
+        raise InvalidArgumentValueError(
+            f"base_url must be an http:// or https:// URL, got {base_url!r}"
+        )
     if url.query_string or url.fragment:
-        raise ValueError(f"base_url must not have a query or fragment, got {base_url!r}")
+        raise InvalidArgumentValueError(
+            f"base_url must not have a query or fragment, got {base_url!r}"
+        )
     if url.scheme == "http" and not is_loopback(url.host) and not allow_insecure_http:
-        raise ValueError(
+        raise InvalidArgumentValueError(
             f"base_url {base_url!r} is plain http to a non-loopback host: the access token "
             "would travel unencrypted. Use https://, or pass allow_insecure_http=True if you "
             "really mean it."
@@ -152,11 +158,9 @@ class Transport:
         self._ssl = ssl
         self._connection_limit = connection_limit
         self._closed = False
-        self._headers = {
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json",
-            "Authorization": f"Bearer {token.reveal()}",
-        }
+        # The Authorization header is added per request from the Secret, so the token
+        # sits in no plain attribute of this object.
+        self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if api_version:
             self._headers["Polar-Version"] = api_version
 
@@ -175,7 +179,14 @@ class Transport:
                 limit=self._connection_limit,
                 ssl=self._ssl if self._ssl is not None else True,
             )
-            self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+            session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+            # aiohttp resends an idempotent request once, unseen, when its connection
+            # drops; retries are this class's job (counted, logged, backed off), and a
+            # hidden resend of a DELETE that was applied would turn success into a 404.
+            # aiohttp's own test client turns it off the same way.
+            if hasattr(session, "_retry_connection"):
+                session._retry_connection = False
+            self._session = session
         return self._session
 
     def open(self) -> None:
@@ -199,11 +210,15 @@ class Transport:
         body: bytes | None = None,
         timeout: Timeout | None = None,
         max_retries: int | None = None,
+        gone_after_retry_ok: bool = False,
     ) -> Response:
         """Send one API request, retrying as configured, and return its 2xx response.
 
         Raises an :class:`APIStatusError` subclass for a 4xx/5xx answer,
         :class:`APIConnectionError`/:class:`APITimeoutError` for transport failures.
+        ``gone_after_retry_ok``: a 404 to a retry (not to the first attempt) is returned
+        as a response: a DELETE whose first attempt was applied before its answer was
+        lost has done its job.
         """
         session = self._get_session()
         url = self.base_url.with_path(self.base_url.path.rstrip("/") + path, encoded=True)
@@ -228,7 +243,7 @@ class Transport:
                 attempt += 1
                 continue
             status = response.status
-            if status < 400:
+            if status < 400 or (status == 404 and attempt > 0 and gone_after_retry_ok):
                 self._log(method, path, status, attempt, started, None)
                 return response
             retry_after = _retry_after(response.headers)
@@ -257,12 +272,19 @@ class Transport:
         body: bytes | None,
         timeout: aiohttp.ClientTimeout,
     ) -> Response:
-        headers = dict(self._headers)
+        headers = {**self._headers, "Authorization": f"Bearer {self._token.reveal()}"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         for _ in range(_MAX_REDIRECTS + 1):
             async with session.request(
-                method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+                method,
+                url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                # An injected session may raise for statuses itself; errors are ours to map.
+                raise_for_status=False,
             ) as resp:
                 location = resp.headers.get("Location")
                 if resp.status in _REDIRECTS and location:

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._exceptions import InvalidArgumentTypeError, InvalidArgumentValueError
+
 __all__ = [
     "check_bool",
     "check_int",
@@ -34,9 +36,11 @@ def check_uuid(name: str, value: object) -> str:
     if isinstance(value, uuid.UUID):
         return str(value)
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a UUID string or uuid.UUID, got {_show(value)}")
+        raise InvalidArgumentTypeError(
+            f"{name} must be a UUID string or uuid.UUID, got {_show(value)}"
+        )
     if not _UUID_RE.fullmatch(value):
-        raise ValueError(
+        raise InvalidArgumentValueError(
             f"{name} must be a UUID like '1dbfc517-0bbf-4301-9ba8-555ca42b9737', got {_show(value)}"
         )
     return str(uuid.UUID(value))
@@ -48,10 +52,10 @@ def check_uuid_list(name: str, value: object, *, allow_single: bool = True) -> l
         return [check_uuid(name, value)]
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         kind = "a UUID or a list of UUIDs" if allow_single else "a list of UUIDs"
-        raise TypeError(f"{name} must be {kind}, got {_show(value)}")
+        raise InvalidArgumentTypeError(f"{name} must be {kind}, got {_show(value)}")
     ids = [check_uuid(f"{name}[{i}]", v) for i, v in enumerate(value)]
     if not ids:
-        raise ValueError(
+        raise InvalidArgumentValueError(
             f"{name} is an empty list; pass at least one id"
             + (", or None for no filter" if allow_single else "")
         )
@@ -60,18 +64,18 @@ def check_uuid_list(name: str, value: object, *, allow_single: bool = True) -> l
 
 def check_int(name: str, value: object, *, minimum: int, maximum: int | None = None) -> int:
     """Return ``value`` if it is an int (not a bool) within ``minimum..maximum``, or raise."""
+    allowed = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {_show(value)}")
+        raise InvalidArgumentTypeError(f"{name} must be an int {allowed}, got {_show(value)}")
     if value < minimum or (maximum is not None and value > maximum):
-        allowed = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
-        raise ValueError(f"{name} must be an int {allowed}, got {value!r}")
+        raise InvalidArgumentValueError(f"{name} must be an int {allowed}, got {value!r}")
     return value
 
 
 def check_bool(name: str, value: object) -> bool:
     """Return ``value`` if it is exactly ``True`` or ``False``, or raise."""
     if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {_show(value)}")
+        raise InvalidArgumentTypeError(f"{name} must be True or False, got {_show(value)}")
     return value
 
 
@@ -80,10 +84,12 @@ def check_str(
 ) -> str:
     """Return ``value`` if it is a str of an allowed length (characters), or raise."""
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {_show(value)}")
+        raise InvalidArgumentTypeError(f"{name} must be a str, got {_show(value)}")
     if len(value) < min_length or (max_length is not None and len(value) > max_length):
         bounds = f"{min_length} to {max_length}" if max_length is not None else f">= {min_length}"
-        raise ValueError(f"{name} must be {bounds} characters long, got {len(value)}")
+        raise InvalidArgumentValueError(
+            f"{name} must be {bounds} characters long, got {len(value)}"
+        )
     return value
 
 
@@ -96,9 +102,11 @@ def check_url(name: str, value: object) -> str:
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise ValueError(f"{name} is not a valid URL: {_show(url)} ({exc})") from None
+        raise InvalidArgumentValueError(
+            f"{name} is not a valid URL: {_show(url)} ({exc})"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
-        raise ValueError(
+        raise InvalidArgumentValueError(
             f"{name} must be an absolute http:// or https:// URL without spaces, got {_show(url)}"
         )
     return url

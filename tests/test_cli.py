@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from polar_links.cli import main
-from polar_links.cli._app import metadata_value
+from polar_links.cli._app import Secrets, metadata_value
 from polar_links.cli._output import CSV_COLUMNS
 from polar_links.testing import DEFAULT_TOKEN
 
@@ -480,10 +480,10 @@ def test_exit_codes_of_the_process(polar_server: Any) -> None:
     assert "polar_oat_nope" not in wrong.stderr
 
 
-def test_serve_answers_with_its_token_and_stops_cleanly() -> None:
+def test_serve_answers_with_its_token_logs_requests_with_v_and_stops_cleanly() -> None:
     token = "polar_oat_serve_test"
     proc = subprocess.Popen(
-        [*PYTHON_M, "serve", "--port", "0", "--links", "30", "--token", token],
+        [*PYTHON_M, "serve", "--port", "0", "--links", "30", "--token", token, "-v"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -509,6 +509,8 @@ def test_serve_answers_with_its_token_and_stops_cleanly() -> None:
             proc.wait()
     assert proc.returncode == 0
     assert "Traceback" not in err
+    assert "polar_links.testing: GET /v1/checkout-links/?limit=100 -> 200" in err
+    assert token not in err
 
 
 def test_serve_stops_cleanly_on_sigterm() -> None:
@@ -536,3 +538,8 @@ def test_serve_on_a_taken_port_exits_1(capsys: pytest.CaptureFixture[str]) -> No
     assert (code, out) == (1, "")
     assert err.startswith(f"polar-links: error: cannot serve on 127.0.0.1 port {port}: ")
     assert err.count("\n") == 1
+
+
+def test_redaction_leaves_values_too_short_to_be_tokens_alone() -> None:
+    secrets = Secrets(["t", "polar_oat_long_enough"])
+    assert secrets.redact("the test of polar_oat_long_enough") == "the test of ***"

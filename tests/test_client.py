@@ -25,9 +25,15 @@ def test_no_token_at_all_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
         Polar()
 
 
-def test_the_token_falls_back_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_token_falls_back_to_the_environment(
+    monkeypatch: pytest.MonkeyPatch, api: aioresponses
+) -> None:
     monkeypatch.setenv("POLAR_ACCESS_TOKEN", "polar_oat_from_env")
-    assert Polar(base_url=BASE)._transport._headers["Authorization"] == "Bearer polar_oat_from_env"
+    api.get(LIST_URL, payload=f.list_body([], total_count=0, max_page=0))
+    async with Polar(base_url=BASE) as polar:
+        await polar.checkout_links.list().first_page()
+    [(_, call)] = sent(api)
+    assert call["headers"]["Authorization"] == "Bearer polar_oat_from_env"
 
 
 def test_environments_choose_the_base_url() -> None:

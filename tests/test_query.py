@@ -8,7 +8,7 @@ import uuid
 import pytest
 from aioresponses import aioresponses
 
-from polar_links import SORTING_VALUES, Polar
+from polar_links import SORTING_VALUES, InvalidArgumentError, Polar
 from polar_links._query import list_query, page_query
 
 from .conftest import count_requests
@@ -68,11 +68,11 @@ def test_all_eight_sorting_values_are_accepted() -> None:
     [
         ({"limit": 0}, ValueError, "limit must be an int from 1 to 100, got 0"),
         ({"limit": 101}, ValueError, "limit must be an int from 1 to 100, got 101"),
-        ({"limit": 1.5}, TypeError, "limit must be an int, got 1.5 (float)"),
-        ({"limit": True}, TypeError, "limit must be an int, got True (bool)"),
-        ({"limit": "10"}, TypeError, "limit must be an int, got '10' (str)"),
+        ({"limit": 1.5}, TypeError, "limit must be an int from 1 to 100, got 1.5 (float)"),
+        ({"limit": True}, TypeError, "limit must be an int from 1 to 100, got True (bool)"),
+        ({"limit": "10"}, TypeError, "limit must be an int from 1 to 100, got '10' (str)"),
         ({"page": 0}, ValueError, "page must be an int >= 1, got 0"),
-        ({"page": False}, TypeError, "page must be an int, got False (bool)"),
+        ({"page": False}, TypeError, "page must be an int >= 1, got False (bool)"),
         ({"max_items": -1}, ValueError, "max_items must be an int >= 0, got -1"),
         ({"concurrency": 0}, ValueError, "concurrency must be an int from 1 to 64, got 0"),
         (
@@ -101,6 +101,17 @@ def test_all_eight_sorting_values_are_accepted() -> None:
             "-allow_discount_codes",
         ),
         ({"sorting": ["+label"]}, ValueError, "sorting[0] is '+label'"),
+        (
+            {"sorting": {"label", "-created_at"}},
+            TypeError,
+            "sorting must be a list of criteria such as ['-created_at'], got {",
+        ),
+        (
+            {"sorting": 3},
+            TypeError,
+            "sorting must be a list of criteria such as ['-created_at'], got 3 (int)",
+        ),
+        ({"sorting": []}, ValueError, "sorting is an empty list; pass at least one criterion"),
     ],
 )
 async def test_bad_list_argument_is_rejected_before_any_request(
@@ -109,4 +120,5 @@ async def test_bad_list_argument_is_rejected_before_any_request(
     with pytest.raises(error) as raised:
         polar.checkout_links.list(**kwargs)  # type: ignore[arg-type]
     assert message in str(raised.value)
+    assert isinstance(raised.value, InvalidArgumentError)
     assert count_requests(api) == 0

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -15,6 +18,7 @@ from polar_links import (
     APITimeoutError,
     Backoff,
     InternalServerError,
+    NotFoundError,
     Polar,
     RateLimit,
     ResponseTooLargeError,
@@ -40,6 +44,21 @@ def client(server: PolarTestServer, **kwargs: Any) -> Polar:
 
 def expected(server: PolarTestServer, sorting: list[str] | None = None) -> list[str]:
     return server.store.expected_order(sorting or ["created_at"])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _Recorder(logging.Handler):
+    def __init__(self, on_record: Callable[[logging.LogRecord], object]) -> None:
+        super().__init__(logging.DEBUG)
+        self._on_record = on_record
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._on_record(record)
 
 
 def list_requests(server: PolarTestServer) -> list[Any]:
@@ -154,13 +173,66 @@ async def test_a_create_is_not_replayed_after_a_dropped_connection(server: Polar
 
 
 async def test_a_create_is_retried_when_the_server_could_not_be_reached() -> None:
-    async with PolarTestServer(links=1) as srv:
-        product = srv.store.all_links()[0]["products"][0]["id"]
-        dead_url, token = srv.base_url, srv.token
-    # Nothing listens there any more: the connection is refused, nothing was sent.
-    async with Polar(token, base_url=dead_url, backoff=FAST_BACKOFF, max_retries=2) as polar:
-        with pytest.raises(APIConnectionError, match="connection failed"):
-            await polar.checkout_links.create(products=[product])
+    srv = PolarTestServer(links=1, port=free_port())
+    product = srv.store.all_links()[0]["products"][0]["id"]
+    before = len(srv.store)
+    refused = asyncio.Event()
+
+    async def start_once_refused() -> None:
+        # The server comes up only after the client's first connect was refused.
+        await refused.wait()
+        await srv.start()
+
+    backoff = Backoff(initial=0.3, maximum=0.3)
+    async with Polar(srv.token, base_url=f"http://127.0.0.1:{srv.port}", backoff=backoff) as polar:
+        polar_logger = logging.getLogger("polar_links")
+        handler = _Recorder(lambda record: "POST" in record.getMessage() and refused.set())
+        polar_logger.addHandler(handler)
+        polar_logger.setLevel(logging.DEBUG)
+        starter = asyncio.create_task(start_once_refused())
+        try:
+            link = await polar.checkout_links.create(products=[product])
+        finally:
+            polar_logger.removeHandler(handler)
+            polar_logger.setLevel(logging.NOTSET)
+            await starter
+            await srv.close()
+    assert refused.is_set(), "the first attempt should have been refused"
+    assert [r.method for r in srv.requests] == ["POST"]
+    assert len(srv.store) == before + 1
+    assert srv.store.get(link.id) is not None
+
+
+async def test_a_delete_whose_answer_was_lost_succeeds_on_retry(server: PolarTestServer) -> None:
+    link_id = server.store.all_links()[0]["id"]
+    server.faults.drop_next(1, mode="lost", path_prefix=LIST_PATH + link_id)
+    async with client(server) as polar:
+        assert await polar.checkout_links.delete(link_id) is None
+    deletes = [r.status for r in server.requests if r.method == "DELETE"]
+    # The first DELETE took effect but its answer was lost; the retry found it gone.
+    assert deletes[0] == 0
+    assert deletes[-1] == 404
+    assert server.store.get(link_id) is None
+
+
+async def test_an_injected_session_that_raises_for_status_still_gets_typed_errors(
+    server: PolarTestServer,
+) -> None:
+    async with (
+        aiohttp.ClientSession(raise_for_status=True) as session,
+        client(server, session=session) as polar,
+    ):
+        with pytest.raises(NotFoundError, match="Not found"):
+            await polar.checkout_links.get("00000000-0000-4000-8000-000000000000")
+    assert [r.status for r in server.requests] == [404]
+
+
+async def test_deleting_a_link_that_never_existed_is_still_not_found(
+    server: PolarTestServer,
+) -> None:
+    async with client(server) as polar:
+        with pytest.raises(NotFoundError):
+            await polar.checkout_links.delete("00000000-0000-4000-8000-000000000000")
 
 
 async def test_links_created_during_the_walk_do_not_come_out_twice(server: PolarTestServer) -> None:

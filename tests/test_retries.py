@@ -289,3 +289,28 @@ async def test_a_not_found_is_raised_without_retry_even_with_a_large_budget(
         with pytest.raises(NotFoundError):
             await polar.checkout_links.get(LINK_ID)
     assert count_requests(api) == 1
+
+
+async def test_a_404_to_a_retried_delete_means_the_first_attempt_deleted_it(
+    polar: Polar, api: aioresponses
+) -> None:
+    api.delete(URL, status=503, payload={"error": "ServiceUnavailable", "detail": "busy"})
+    api.delete(URL, status=404, payload={"error": "ResourceNotFound", "detail": "Not found"})
+    assert await polar.checkout_links.delete(LINK_ID) is None
+    assert count_requests(api) == 2
+
+
+async def test_a_404_to_the_first_delete_attempt_is_not_found(
+    polar: Polar, api: aioresponses
+) -> None:
+    api.delete(URL, status=404, payload={"error": "ResourceNotFound", "detail": "Not found"})
+    with pytest.raises(NotFoundError, match="Not found"):
+        await polar.checkout_links.delete(LINK_ID)
+    assert count_requests(api) == 1
+
+
+async def test_a_404_to_a_retried_get_is_still_not_found(polar: Polar, api: aioresponses) -> None:
+    api.get(URL, status=503, payload={"error": "ServiceUnavailable", "detail": "busy"})
+    api.get(URL, status=404, payload={"error": "ResourceNotFound", "detail": "Not found"})
+    with pytest.raises(NotFoundError):
+        await polar.checkout_links.get(LINK_ID)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 import uuid
 from collections import Counter
 
@@ -97,11 +96,9 @@ def test_created_at_rises_with_a_few_collisions() -> None:
     assert all(s.endswith("Z") for s in stamps)
 
 
-def test_fifty_thousand_links() -> None:
-    started = time.perf_counter()
+def test_fifty_thousand_links_are_distinct_and_varied() -> None:
+    # How fast they are made is measured by `nox -s bench`, not here.
     links = generate_links(50_000, seed=0)
-    elapsed = time.perf_counter() - started
-    print(f"generated 50,000 links in {elapsed:.2f} s")
     assert len(links) == 50_000
     assert len({ln["id"] for ln in links}) == 50_000
     assert len({ln["organization_id"] for ln in links}) == 3

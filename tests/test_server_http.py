@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from polar_links.testing import DEFAULT_TOKEN, PolarTestServer
+from polar_links.testing import _app as app_module
 
 LIST = "/v1/checkout-links/"
 
@@ -39,8 +40,10 @@ async def test_missing_or_wrong_token_gets_401_with_www_authenticate(
     assert isinstance(body["detail"], str)
 
 
-async def test_default_token_is_the_documented_one(polar_server: PolarTestServer) -> None:
-    assert polar_server.token == DEFAULT_TOKEN == "polar_oat_local_test_token"
+async def test_a_default_server_accepts_the_documented_token(http: aiohttp.ClientSession) -> None:
+    # docs/testing.md and `polar-links serve --help` name this token.
+    async with http.get(LIST, headers=bearer("polar_oat_local_test_token")) as response:
+        assert response.status == 200
 
 
 @pytest.mark.polar_server(links=5, token="polar_oat_custom", read_only_token="polar_oat_reader")
@@ -124,3 +127,14 @@ async def test_wrong_method_gets_405(
     async with http.put(LIST, headers=polar_server.auth_headers) as response:
         assert response.status == 405
         assert await response.json() == {"detail": "Method Not Allowed"}
+
+
+async def test_the_request_log_forgets_its_oldest_half_when_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app_module, "MAX_RECORDED_REQUESTS", 4)
+    async with PolarTestServer(links=3) as server, aiohttp.ClientSession() as http:
+        for page in range(1, 6):
+            async with http.get(f"{server.url}?page={page}", headers=server.auth_headers) as r:
+                assert r.status == 200
+    assert [dict(r.query)["page"] for r in server.requests] == ["3", "4", "5"]

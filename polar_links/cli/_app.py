@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from .._client import DEFAULT_CONCURRENCY, Polar
-from .._exceptions import AuthenticationError, NotFoundError, PermissionDeniedError, PolarError
+from .._exceptions import (
+    AuthenticationError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    PolarError,
+)
 from .._query import MAX_LIMIT, SORTING_VALUES
 from .._requests import TRIAL_INTERVALS
 from .._version import __version__
@@ -98,9 +104,15 @@ class UsageError(Exception):
 class Secrets:
     """Values that must never be printed (access tokens), and their redaction."""
 
+    #: Shorter values are not redacted: no real token is that short, and replacing every
+    #: occurrence of, say, ``t`` would garble each message it appears in.
+    MIN_LENGTH = 8
+
     def __init__(self, values: Sequence[str | None]) -> None:
-        """Keep the non-empty ``values``, longest first (so overlaps redact fully)."""
-        self._values = sorted({v for v in values if v}, key=len, reverse=True)
+        """Keep the ``values`` of at least :attr:`MIN_LENGTH` characters, longest first
+        (so overlaps redact fully)."""
+        kept = {v for v in values if v and len(v) >= self.MIN_LENGTH}
+        self._values = sorted(kept, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         """Return ``text`` with every secret replaced by ``***``."""
@@ -536,16 +548,6 @@ class StreamStats:
     total_count: int = 0
 
 
-def _walk_concurrency(request: ListRequest) -> int | None:
-    """Return the concurrency for the walk: with ``max_items``, no more pages in flight
-    than the remaining items can need (1 means strictly one page after another)."""
-    if request.max_items is None:
-        return request.concurrency
-    pages_ahead = math.ceil(request.max_items / request.limit) - 1
-    chosen = DEFAULT_CONCURRENCY if request.concurrency is None else request.concurrency
-    return max(1, min(chosen, pages_ahead))
-
-
 async def stream_links(
     polar: Polar,
     request: ListRequest,
@@ -556,9 +558,8 @@ async def stream_links(
 
     This is the code path of both ``list`` and ``demo``. Pages come in order (fetched
     ahead with up to ``concurrency`` in flight), each link id at most once, and the walk
-    stops as soon as ``max_items`` links are written. Arguments are validated by the
-    SDK before any request (``ValueError``/``TypeError``). The caller closes ``writer``
-    and ``progress``.
+    stops as soon as ``max_items`` links are written. The caller closes ``writer`` and
+    ``progress``.
     """
     paginator = polar.checkout_links.list(
         organization_id=request.organization_ids or None,
@@ -566,39 +567,23 @@ async def stream_links(
         sorting=request.sorting or None,
         limit=request.limit,
         max_items=request.max_items,
-        concurrency=_walk_concurrency(request),
+        concurrency=request.concurrency,
     )
     stats = StreamStats()
-    remaining = request.max_items
-    if remaining == 0:
-        return stats
-    seen: set[str] = set()
-    pages = paginator.pages()
-    try:
+    async with contextlib.aclosing(paginator.pages()) as pages:
         async for page in pages:
             stats.pages += 1
             if stats.pages == 1:
                 stats.total_count = page.total_count
-                expected = (
-                    page.total_count if remaining is None else min(remaining, page.total_count)
+                budget = request.max_items
+                progress.set_total(
+                    page.total_count if budget is None else min(budget, page.total_count)
                 )
-                progress.set_total(expected)
             for skipped in page.skipped:
                 _warn(f"page {page.page}: skipped an item that could not be read: {skipped.reason}")
-            links = [link for link in page.items if link.id not in seen]
-            seen.update(link.id for link in links)
-            if remaining is not None:
-                links = links[:remaining]
-                remaining -= len(links)
-            writer.write_page(links)
-            progress.advance(len(links))
-            stats.links += len(links)
-            if remaining == 0:
-                break
-    finally:
-        aclose = getattr(pages, "aclose", None)
-        if aclose is not None:
-            await aclose()
+            writer.write_page(page.items)
+            progress.advance(len(page.items))
+            stats.links += len(page.items)
     return stats
 
 
@@ -893,7 +878,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except MissingRichError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    except (UsageError, ValueError, TypeError) as exc:
+    except (UsageError, InvalidArgumentError) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except (AuthenticationError, PermissionDeniedError) as exc:
         return _fail(str(exc), EXIT_AUTH)

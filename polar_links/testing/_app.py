@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import math
 import socket
 import struct
@@ -27,6 +28,11 @@ from ._data import build_catalogue, generate_links
 from ._faults import Faults, ScheduledFault
 from ._store import LinkStore
 from ._validation import Error, parse_list_query, parse_path_id, validate_create, validate_update
+
+logger = logging.getLogger("polar_links.testing")
+#: Requests the log keeps; past that the oldest half is forgotten, so a long-running
+#: ``polar-links serve`` does not grow without bound.
+MAX_RECORDED_REQUESTS = 100_000
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -282,6 +288,8 @@ class _Pipeline:
             body=body,
         )
         log = self.state.requests
+        if len(log) >= MAX_RECORDED_REQUESTS:
+            del log[: MAX_RECORDED_REQUESTS // 2]
         log.append(record)
         status = 0
         try:
@@ -295,6 +303,7 @@ class _Pipeline:
                 if log[index] is record:
                     log[index] = dataclasses.replace(record, status=status)
                     break
+            logger.debug("%s %s -> %s", request.method, request.path_qs, status or "dropped")
 
     async def _dispatch(
         self, request: web.Request, handler: Handler
@@ -351,6 +360,8 @@ class _Pipeline:
             return web.Response(status=504), 0
         if fault.mode == "truncate":
             return await _truncate(request, await self._answer(request, handler)), 0
+        if fault.mode == "lost":
+            await self._answer(request, handler)
         _reset(request)
         return web.Response(status=500), 0
 

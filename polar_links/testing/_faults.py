@@ -17,7 +17,7 @@ from typing import Literal
 
 __all__ = ["DropMode", "Faults", "ScheduledFault"]
 
-DropMode = Literal["reset", "truncate"]
+DropMode = Literal["reset", "truncate", "lost"]
 
 
 @dataclass
@@ -99,14 +99,16 @@ class Faults:
         ``mode="reset"`` closes the connection (TCP RST) without sending anything;
         ``mode="truncate"`` sends the real status and headers with the full
         ``Content-Length`` but only half of the body, then closes the connection, so the
-        client sees a payload error.
+        client sees a payload error; ``mode="lost"`` handles the request (a create,
+        update or delete takes effect), then closes the connection (TCP RST) without
+        answering, as when a response is lost on the way back.
 
         Note: aiohttp's client silently retries an idempotent request (GET, DELETE, ...)
         once when its connection drops before a response, so a plain aiohttp GET only
         fails with ``n >= 2``; each attempt is recorded with status 0.
         """
-        if mode not in ("reset", "truncate"):
-            raise ValueError(f"unknown drop mode {mode!r}; use 'reset' or 'truncate'")
+        if mode not in ("reset", "truncate", "lost"):
+            raise ValueError(f"unknown drop mode {mode!r}; use 'reset', 'truncate' or 'lost'")
         self._schedule(ScheduledFault("drop", n, mode=mode, path_prefix=path_prefix))
 
     def hang_next(self, n: int = 1, *, path_prefix: str | None = None) -> None:
