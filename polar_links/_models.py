@@ -176,7 +176,6 @@ ProductPrice = (
     | ProductPriceMeteredUnit
     | UnknownProductPrice
 )
-PRICE_TAGS = frozenset({"fixed", "custom", "seat_based", "metered_unit"})
 
 # ---------------------------------------------------------------- benefits
 
@@ -259,18 +258,6 @@ Benefit = (
     | BenefitSlackSharedChannel
     | UnknownBenefit
 )
-BENEFIT_TAGS = frozenset(
-    {
-        "custom",
-        "discord",
-        "github_repository",
-        "downloadables",
-        "license_keys",
-        "meter_credit",
-        "feature_flag",
-        "slack_shared_channel",
-    }
-)
 
 # ---------------------------------------------------------------- discounts
 
@@ -325,7 +312,6 @@ class UnknownDiscount(_Model, tag_field="type", tag=UNKNOWN_TAG):
 
 
 Discount = DiscountFixed | DiscountPercentage | UnknownDiscount
-DISCOUNT_TAGS = frozenset({"fixed", "percentage"})
 
 # ---------------------------------------------------------------- products and links
 
@@ -407,6 +393,46 @@ class CheckoutLink(_Model):
     payment_processor: str | None = None
     client_secret: str | None = None
     metadata: Metadata = msgspec.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the link as JSON-ready builtins, with the API's field names.
+
+        Timestamps become ISO 8601 strings; fields the server did not send are ``None``
+        (``[]``, ``{}``). A price, benefit or discount of a kind this version does not
+        know comes back as the very object the server sent, not as its ``Unknown*``
+        wrapper, so writing this out (``json.dumps``, ``msgspec.json.encode``) keeps
+        the API's shape.
+        """
+        doc: dict[str, Any] = msgspec.to_builtins(self)
+        for product in doc["products"]:
+            product["prices"] = [_as_sent(price, "amount_type") for price in product["prices"]]
+            product["benefits"] = [_as_sent(benefit, "type") for benefit in product["benefits"]]
+        if doc["discount"] is not None:
+            doc["discount"] = _as_sent(doc["discount"], "type")
+        return doc
+
+
+def has_unknown_variants(link: CheckoutLink) -> bool:
+    """True if a price, benefit or discount of ``link`` decoded as an ``Unknown*``."""
+    if isinstance(link.discount, UnknownDiscount):
+        return True
+    return any(
+        isinstance(price, UnknownProductPrice)
+        for product in link.products
+        for price in product.prices
+    ) or any(
+        isinstance(benefit, UnknownBenefit)
+        for product in link.products
+        for benefit in product.benefits
+    )
+
+
+def _as_sent(variant: dict[str, Any], tag_field: str) -> dict[str, Any]:
+    """The object the server sent for a variant that decoded as ``Unknown*``."""
+    if variant.get(tag_field) == UNKNOWN_TAG:
+        data: dict[str, Any] = variant["data"]
+        return data
+    return variant
 
 
 class Pagination(_Model):

@@ -4,6 +4,7 @@ bundled test server, and as ``python -m polar_links`` where a real process matte
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -21,11 +22,22 @@ import pytest
 from polar_links.cli import main
 from polar_links.cli._app import Secrets, metadata_value
 from polar_links.cli._output import CSV_COLUMNS
-from polar_links.testing import DEFAULT_TOKEN
+from polar_links.testing import DEFAULT_TOKEN, generate_links
 
 pytestmark = pytest.mark.polar_server(links=250, seed=0)
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+
+
+def _drifted_links() -> list[dict[str, Any]]:
+    """Three seeded links; the first sells a product with a price kind no SDK knows yet."""
+    links = copy.deepcopy(generate_links(3, seed=5))
+    links[0]["products"][0]["prices"][0]["amount_type"] = "brand_new_kind"
+    links[0]["products"][0]["prices"][0]["brand_new_field"] = [1, 2]
+    return links
+
+
+DRIFTED = _drifted_links()
 ORG_A = "11111111-1111-4111-8111-111111111111"
 ORG_B = "22222222-2222-4222-8222-222222222222"
 SUMMARY_RE = re.compile(
@@ -149,6 +161,29 @@ def test_max_items_stops_early(polar_server: Any, capsys: pytest.CaptureFixture[
     assert len(list_queries(polar_server)) == 2
 
 
+def test_max_items_counts_links_written_when_the_list_shifts_under_the_walk(
+    polar_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    newest_first = polar_server.store.expected_order(["-created_at"])
+    polar_server.faults.create_on_page(1, 7)  # page 2 repeats 7 links of page 1
+    args = ("list", "--sort", "-created_at", "--limit", "50", "--max-items", "150")
+    code, out, _ = run(capsys, *api(polar_server, *args, "--concurrency", "1"))
+    assert code == 0
+    assert [json.loads(line)["id"] for line in out.splitlines()] == newest_first[:150]
+
+
+@pytest.mark.polar_server(data=DRIFTED)
+@pytest.mark.parametrize("command", [("list",), ("get", DRIFTED[0]["id"])])
+def test_json_output_keeps_a_price_of_an_unknown_kind_as_the_server_sent_it(
+    polar_server: Any, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    code, out, _ = run(capsys, *api(polar_server, *command))
+    assert code == 0
+    first = json.loads(out) if command[0] == "get" else json.loads(out.splitlines()[0])
+    assert first["id"] == DRIFTED[0]["id"]
+    assert first["products"][0]["prices"][0] == DRIFTED[0]["products"][0]["prices"][0]
+
+
 def test_forced_progress_goes_to_stderr_only(
     polar_server: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -270,8 +305,9 @@ def test_metadata_values_are_typed_like_json(text: str, value: object) -> None:
     ("argv", "message"),
     [
         (["list", "--limit", "0"], "argument --limit: must be an integer from 1 to 100"),
-        (["list", "--org", "not-a-uuid"], "must be a UUID"),
-        (["get", "123"], "id must be a UUID"),
+        (["list", "--org", "not-a-uuid"], "argument --org: 'not-a-uuid' is not an id: expected"),
+        (["get", "123"], "argument id: '123' is not an id: expected a UUID like '1dbfc517-"),
+        (["update", UNKNOWN_ID, "--discount-id", "x/../y"], "argument --discount-id: 'x/../y'"),
         (["create", "--product", UNKNOWN_ID, "--seats", "0"], "seats must be an int"),
     ],
 )

@@ -205,6 +205,30 @@ def test_unknown_discount_type_becomes_unknown_discount() -> None:
     assert link.discount.type == "buy_one_get_one"
 
 
+def test_to_dict_gives_unknown_variants_back_as_the_server_sent_them() -> None:
+    odd_price = f.price("tiered_volume", tiers=[1, 2])
+    odd_benefit = f.benefit("telegram_group", chat="abc")
+    odd_discount = f.discount("buy_one_get_one")
+    doc = f.link(
+        products=[f.product(prices=[f.price("fixed"), odd_price], benefits=[odd_benefit])],
+        discount=odd_discount,
+    )
+    link = one(doc)
+    out = link.to_dict()
+    assert out["products"][0]["prices"][1] == odd_price
+    assert out["products"][0]["benefits"] == [odd_benefit]
+    assert out["discount"] == odd_discount
+    assert out["products"][0]["prices"][0]["amount_type"] == "fixed"
+    assert out["id"] == doc["id"]
+    assert out["created_at"] == link.created_at.isoformat().replace("+00:00", "Z")  # type: ignore[union-attr]
+    assert msgspec.json.decode(msgspec.json.encode(out)) == out
+
+
+def test_to_dict_of_a_link_without_drift_is_the_struct_as_builtins() -> None:
+    link = one(f.link(products=[f.product()], discount=f.discount()))
+    assert link.to_dict() == msgspec.to_builtins(link)
+
+
 @pytest.mark.parametrize("field", ["units", "return_url", "label", "seats", "url", "client_secret"])
 def test_a_missing_field_decodes_as_none(field: str) -> None:
     doc = f.link()

@@ -32,6 +32,7 @@ from .._exceptions import (
 )
 from .._query import MAX_LIMIT, SORTING_VALUES
 from .._requests import TRIAL_INTERVALS
+from .._validation import check_uuid
 from .._version import __version__
 from ._output import (
     LIST_FORMATS,
@@ -169,6 +170,16 @@ def _debug_logging(enabled: bool, secrets: Secrets) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- argument types
+
+
+def _uuid_arg(text: str) -> str:
+    """Parse ``text`` as a UUID (an id), or raise ``ArgumentTypeError`` naming the value."""
+    try:
+        return check_uuid("id", text)
+    except InvalidArgumentError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an id: expected a UUID like '1dbfc517-0bbf-4301-9ba8-555ca42b9737'"
+        ) from None
 
 
 def _int_type(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
@@ -333,7 +344,9 @@ def _link_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="always ask for the full billing address",
     )
-    parser.add_argument("--discount-id", metavar="ID", help="discount applied by default")
+    parser.add_argument(
+        "--discount-id", metavar="ID", type=_uuid_arg, help="discount applied by default"
+    )
     parser.add_argument("--seats", type=int, metavar="N", help="seats, 1..10000")
     parser.add_argument(
         "--trial-interval", choices=TRIAL_INTERVALS, help="unit of the trial period"
@@ -389,12 +402,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--org",
         action="append",
         metavar="ID",
+        type=_uuid_arg,
         help="only links of this organization (repeatable: any of them)",
     )
     lst.add_argument(
         "--product",
         action="append",
         metavar="ID",
+        type=_uuid_arg,
         help="only links selling this product (repeatable: any of them)",
     )
     lst.add_argument(
@@ -407,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     _listing_options(lst, default_format="jsonl")
 
     get = add("get", _cmd_get, "Print one checkout link as JSON.", parents=[connection])
-    get.add_argument("id", help="the checkout link's id")
+    get.add_argument("id", type=_uuid_arg, help="the checkout link's id")
     get.add_argument(
         "--format",
         choices=("json", "jsonl"),
@@ -422,11 +437,17 @@ def build_parser() -> argparse.ArgumentParser:
         dest="products",
         action="append",
         metavar="ID",
+        type=_uuid_arg,
         help="a product the link sells (repeatable)",
     )
-    shape.add_argument("--product-id", metavar="ID", help="one product (deprecated by Polar)")
     shape.add_argument(
-        "--product-price-id", metavar="ID", help="one product price (deprecated by Polar)"
+        "--product-id", metavar="ID", type=_uuid_arg, help="one product (deprecated by Polar)"
+    )
+    shape.add_argument(
+        "--product-price-id",
+        metavar="ID",
+        type=_uuid_arg,
+        help="one product price (deprecated by Polar)",
     )
     create.add_argument("--units", type=int, metavar="N", help="units, >= 1")
     _link_options(create)
@@ -434,12 +455,13 @@ def build_parser() -> argparse.ArgumentParser:
     update = add(
         "update", _cmd_update, "Change the given fields of a checkout link.", parents=[connection]
     )
-    update.add_argument("id", help="the checkout link's id")
+    update.add_argument("id", type=_uuid_arg, help="the checkout link's id")
     update.add_argument(
         "--product",
         dest="products",
         action="append",
         metavar="ID",
+        type=_uuid_arg,
         help="replace the product list (repeatable)",
     )
     _link_options(update)
@@ -453,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     delete = add("delete", _cmd_delete, "Delete a checkout link.", parents=[connection])
-    delete.add_argument("id", help="the checkout link's id")
+    delete.add_argument("id", type=_uuid_arg, help="the checkout link's id")
     delete.add_argument(
         "-q", "--quiet", action="store_true", help="print no confirmation on stderr"
     )

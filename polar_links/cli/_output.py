@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import msgspec
 
-from .._models import CheckoutLink
+from .._models import CheckoutLink, has_unknown_variants
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -65,6 +65,12 @@ CSV_COLUMNS = (
 _encoder = msgspec.json.Encoder()
 
 
+def _json_ready(link: CheckoutLink) -> CheckoutLink | dict[str, Any]:
+    """The link itself (msgspec encodes it fastest), or :meth:`CheckoutLink.to_dict` when
+    it holds a variant this version does not know, so the output keeps the API's shape."""
+    return link.to_dict() if has_unknown_variants(link) else link
+
+
 class MissingRichError(Exception):
     """Raised when the table format or the progress bar is asked for without ``rich``."""
 
@@ -94,7 +100,7 @@ def require_rich(feature: str) -> None:
 
 def link_json(link: CheckoutLink, *, pretty: bool) -> str:
     """Return a link as JSON with the API's field names, indented or on one line."""
-    data = _encoder.encode(link)
+    data = _encoder.encode(_json_ready(link))
     if pretty:
         data = msgspec.json.format(data, indent=2)
     return data.decode()
@@ -125,7 +131,7 @@ def _write_chunk(stream: TextIO, data: bytes) -> None:
 
 
 class JsonlWriter:
-    """One JSON object per line, with the API's field names (``msgspec.json.encode``)."""
+    """One JSON object per line, with the API's field names (:meth:`CheckoutLink.to_dict`)."""
 
     def __init__(self, stream: TextIO) -> None:
         """Write to ``stream``."""
@@ -136,7 +142,7 @@ class JsonlWriter:
     def write_page(self, links: Sequence[CheckoutLink]) -> None:
         """Write the page's links as newline-delimited JSON, in one write."""
         if links:
-            _write_chunk(self._stream, _encoder.encode_lines(links))
+            _write_chunk(self._stream, _encoder.encode_lines([_json_ready(link) for link in links]))
 
     def close(self) -> None:
         """Flush the stream."""

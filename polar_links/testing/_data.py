@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 __all__ = [
@@ -50,12 +50,6 @@ def random_uuid4(rng: random.Random) -> str:
 def iso_timestamp(microseconds: int) -> str:
     """Return the API's string for an instant given in microseconds since the Unix epoch."""
     return (_EPOCH + timedelta(microseconds=microseconds)).isoformat(timespec="microseconds") + "Z"
-
-
-def now_timestamp() -> str:
-    """Return the current UTC time as an API timestamp string."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    return now.isoformat(timespec="microseconds") + "Z"
 
 
 def link_url(client_secret: str) -> str:
@@ -450,7 +444,7 @@ def generate_links(
         org_discounts = discounts_by_org[org]
         discount = org_discounts[int(rand() * len(org_discounts))] if rand() < 0.25 else None
         trial = rand() < 0.15
-        secret = f"polar_cl_{rng.getrandbits(192):048x}"
+        secret = client_secret(rng)
         seat_link = any(p["id"] in seat_products for p in products)
         modified = None if rand() < 0.6 else created + rng.randrange(1, 86_400_000_000)
         links.append(
@@ -474,7 +468,7 @@ def generate_links(
                 "organization_id": org,
                 "products": products,
                 "discount": discount,
-                "url": CHECKOUT_URL_BASE + secret,
+                "url": link_url(secret),
             }
         )
     return links
