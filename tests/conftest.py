@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -38,6 +40,15 @@ def sent(api: aioresponses, method: str = "GET") -> list[tuple[str, dict[str, An
         if m == method
         for call in calls
     ]
+
+
+async def eventually(check: Callable[[], bool], *, timeout: float = 5.0) -> None:
+    """Let the event loop run (cleanups, finalizers) until ``check()`` is true; fail if it
+    is still false after ``timeout`` seconds. Fast on a quiet machine, patient on a busy one."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"still not true after {timeout} s"
+        await asyncio.sleep(0.01)
 
 
 def count_requests(api: aioresponses) -> int:

@@ -12,7 +12,7 @@ from yarl import URL
 from polar_links import Polar
 
 from . import factories as f
-from .conftest import LIST_URL, count_requests
+from .conftest import LIST_URL, count_requests, eventually
 
 
 def serve_pages(
@@ -217,12 +217,13 @@ async def test_breaking_out_cancels_prefetches_and_returns_their_connections(
         async for _link in paginator:
             await asyncio.sleep(0.01)  # let the prefetches start
             break
-        await asyncio.sleep(0.05)  # the finalizer runs the generator's cleanup
+        # asyncio's async-generator finalizer runs the walk's cleanup soon after.
+        await eventually(
+            lambda: not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        )
         # Page 1, then four prefetches (concurrency=4), none finished.
         assert sorted(started) == [1, 2, 3, 4, 5]
         assert finished == [1]
-        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert pending == []
 
 
 async def test_a_failing_prefetch_surfaces_its_error_in_order(api: aioresponses) -> None:

@@ -26,7 +26,7 @@ from polar_links import (
 )
 from polar_links.testing import PolarTestServer
 
-from .conftest import FAST_BACKOFF
+from .conftest import FAST_BACKOFF, eventually
 
 LIST_PATH = "/v1/checkout-links/"
 
@@ -102,7 +102,7 @@ async def test_after_a_429_every_request_waits_for_retry_after(server: PolarTest
             continue
         # Requests that arrived after this 429 was answered came after the cooldown
         # (requests already in flight before it are not held back).
-        later = [r for r in server.requests[i + 1 :] if r.time > rejected.time + 0.05]
+        later = [r for r in server.requests[i + 1 :] if r.time > rejected.time + 0.1]
         assert all(r.time >= rejected.time + 0.4 - 0.02 for r in later)
 
 
@@ -246,6 +246,24 @@ async def test_links_created_during_the_walk_do_not_come_out_twice(server: Polar
     assert got == before
 
 
+@pytest.mark.parametrize("max_items", [None, 150])
+async def test_pages_leave_out_links_already_delivered_and_count_the_budget_after_that(
+    server: PolarTestServer, max_items: int | None
+) -> None:
+    before = expected(server, ["-created_at"])
+    server.faults.create_on_page(1, 7)  # page 2 starts with 7 links page 1 already had
+    async with client(server, concurrency=1) as polar:
+        pages = [
+            page
+            async for page in polar.checkout_links.list(
+                sorting=["-created_at"], limit=50, max_items=max_items
+            ).pages()
+        ]
+    assert [len(p.items) for p in pages][:2] == [50, 43]
+    got = [link.id for page in pages for link in page.items]
+    assert got == before[: max_items or len(before)]
+
+
 async def test_links_deleted_during_the_walk_make_it_miss_others(server: PolarTestServer) -> None:
     # The documented limit of offset pagination: deleting shifts the window back.
     before = expected(server)
@@ -281,11 +299,6 @@ def page_fetches_alive() -> list[asyncio.Task[Any]]:
     ]
 
 
-async def settle() -> None:
-    for _ in range(5):
-        await asyncio.sleep(0.01)
-
-
 async def test_breaking_out_cancels_prefetches_and_releases_connections(
     server: PolarTestServer,
 ) -> None:
@@ -293,9 +306,7 @@ async def test_breaking_out_cancels_prefetches_and_releases_connections(
     async with client(server, concurrency=8) as polar:
         async for _link in polar.checkout_links.list(limit=10):
             break
-        await settle()
-        assert acquired_connections(polar) == 0
-        assert page_fetches_alive() == []
+        await eventually(lambda: acquired_connections(polar) == 0 and not page_fetches_alive())
 
 
 async def test_an_exception_in_the_consumer_cancels_prefetches(server: PolarTestServer) -> None:
@@ -304,8 +315,7 @@ async def test_an_exception_in_the_consumer_cancels_prefetches(server: PolarTest
         with pytest.raises(ZeroDivisionError):  # noqa: PT012 (raised inside the loop)
             async for _link in polar.checkout_links.list(limit=10):
                 _ = 1 / 0
-        await settle()
-        assert acquired_connections(polar) == 0
+        await eventually(lambda: acquired_connections(polar) == 0)
 
 
 async def test_cancelling_the_task_cancels_prefetches(server: PolarTestServer) -> None:
@@ -320,17 +330,14 @@ async def test_cancelling_the_task_cancels_prefetches(server: PolarTestServer) -
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        await settle()
-        assert acquired_connections(polar) == 0
-        assert page_fetches_alive() == []
+        await eventually(lambda: acquired_connections(polar) == 0 and not page_fetches_alive())
 
 
 async def test_max_items_stops_and_cancels_what_it_will_not_need(server: PolarTestServer) -> None:
     server.faults.latency = 0.05
     async with client(server, concurrency=8) as polar:
         got = await polar.checkout_links.list(limit=10, max_items=25).collect()
-        await settle()
-        assert acquired_connections(polar) == 0
+        await eventually(lambda: acquired_connections(polar) == 0)
     assert [link.id for link in got] == expected(server)[:25]
     assert len(list_requests(server)) == 3
 
