@@ -151,6 +151,13 @@ def _repair(doc: Any, path: list[str | int]) -> bool:
         del parent[path[-1]]
         return True
     if isinstance(parent, list) and isinstance(path[-1], int) and path[-1] < len(parent):
+        # A whole element goes (a product or media without a usable id): say so, since
+        # unlike a dropped field it leaves no None behind to notice.
+        logger.warning(
+            "checkout link %s: left out %s, which could not be read",
+            doc.get("id") if isinstance(doc, dict) else None,
+            "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)[1:],
+        )
         del parent[path[-1]]
         return True
     return False

@@ -249,6 +249,17 @@ def test_a_field_of_the_wrong_type_is_dropped_and_the_rest_kept() -> None:
     assert link.label == "kept"
 
 
+def test_a_product_without_a_usable_id_is_left_out_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    kept, broken = f.product(), f.product(id=12345)
+    doc = f.link(products=[broken, kept])
+    with caplog.at_level(logging.WARNING, logger="polar_links"):
+        link = one(doc)
+    assert [p.id for p in link.products] == [kept["id"]]
+    assert f"checkout link {doc['id']}: left out products[0]" in caplog.text
+
+
 def test_a_malformed_known_variant_keeps_its_raw_data_as_unknown() -> None:
     bad = f.price("fixed", price_amount="fifteen")
     link = one(f.link(products=[f.product(prices=[bad])]))
