@@ -172,6 +172,7 @@ class CheckoutLinks:
         success_url: str | UnsetType | None = UNSET,
         return_url: str | UnsetType | None = UNSET,
         seats: int | UnsetType | None = UNSET,
+        units: int | UnsetType | None = UNSET,
         trial_interval: Literal["day", "week", "month", "year"] | UnsetType | None = UNSET,
         trial_interval_count: int | UnsetType | None = UNSET,
         metadata: dict[str, str | int | float | bool] | UnsetType = UNSET,
@@ -181,7 +182,7 @@ class CheckoutLinks:
         """Change the given fields of a checkout link and return it.
 
         Only the arguments you pass are sent: an omitted one stays as it is, ``None``
-        clears a nullable field (``label``, ``success_url``, ``seats``...). ``products``
+        clears a nullable field (``label``, ``success_url``, ``seats``, ``units``...). ``products``
         replaces the whole product list; ``metadata`` replaces the whole map.
         """
         path = _PATH + check_uuid("id", id)
@@ -195,6 +196,7 @@ class CheckoutLinks:
                 "success_url": success_url,
                 "return_url": return_url,
                 "seats": seats,
+                "units": units,
                 "trial_interval": trial_interval,
                 "trial_interval_count": trial_interval_count,
                 "metadata": metadata,

@@ -60,6 +60,7 @@ class CheckoutLinkUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     success_url: str | UnsetType | None = UNSET
     return_url: str | UnsetType | None = UNSET
     seats: int | UnsetType | None = UNSET
+    units: int | UnsetType | None = UNSET
     trial_interval: str | UnsetType | None = UNSET
     trial_interval_count: int | UnsetType | None = UNSET
     metadata: dict[str, Any] | UnsetType = UNSET

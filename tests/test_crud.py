@@ -194,6 +194,17 @@ async def test_update_sends_only_the_given_fields_and_null_for_none(
     assert link.label is None
 
 
+async def test_update_sets_and_clears_units(polar: Polar, api: aioresponses) -> None:
+    api.patch(ITEM, payload=f.link(id=LINK_ID, units=3))
+    api.patch(ITEM, payload=f.link(id=LINK_ID, units=None))
+    assert (await polar.checkout_links.update(LINK_ID, units=3)).units == 3
+    assert (await polar.checkout_links.update(LINK_ID, units=None)).units is None
+    assert [msgspec.json.decode(call["data"]) for _, call in sent(api, "PATCH")] == [
+        {"units": 3},
+        {"units": None},
+    ]
+
+
 async def test_update_with_nothing_sends_an_empty_object(polar: Polar, api: aioresponses) -> None:
     api.patch(ITEM, payload=f.link(id=LINK_ID))
     await polar.checkout_links.update(LINK_ID)

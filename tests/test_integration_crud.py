@@ -92,6 +92,14 @@ async def test_update_changes_only_what_is_given_and_none_clears(
     assert patch.body == b'{"label":null,"allow_discount_codes":false}'
 
 
+async def test_update_sets_then_clears_units(server: PolarTestServer, polar: Polar) -> None:
+    _, products = products_of_one_org(server)
+    link = await polar.checkout_links.create(products=[products[0]["id"]])
+    assert (await polar.checkout_links.update(link.id, units=5)).units == 5
+    assert (await polar.checkout_links.get(link.id)).units == 5
+    assert (await polar.checkout_links.update(link.id, units=None)).units is None
+
+
 async def test_a_deleted_link_is_gone(server: PolarTestServer, polar: Polar) -> None:
     link_id = server.store.all_links()[0]["id"]
     assert await polar.checkout_links.delete(link_id) is None

@@ -73,6 +73,7 @@ CLEARABLE = (
     "success_url",
     "return_url",
     "seats",
+    "units",
     "trial_interval",
     "trial_interval_count",
     "metadata",
@@ -85,6 +86,7 @@ _LINK_FIELDS = (
     "require_billing_address",
     "discount_id",
     "seats",
+    "units",
     "trial_interval",
     "trial_interval_count",
     "metadata",
@@ -330,6 +332,7 @@ def _listing_options(parser: argparse.ArgumentParser, *, default_format: str | N
 def _link_options(parser: argparse.ArgumentParser) -> None:
     """Add the checkout-link field options shared by ``create`` and ``update``."""
     parser.add_argument("--label", help="label (only shown to you)")
+    parser.add_argument("--units", type=int, metavar="N", help="units, >= 1")
     parser.add_argument("--success-url", metavar="URL", help="redirect after payment")
     parser.add_argument("--return-url", metavar="URL", help="the checkout's back link")
     parser.add_argument(
@@ -449,7 +452,6 @@ def build_parser() -> argparse.ArgumentParser:
         type=_uuid_arg,
         help="one product price (deprecated by Polar)",
     )
-    create.add_argument("--units", type=int, metavar="N", help="units, >= 1")
     _link_options(create)
 
     update = add(
@@ -718,7 +720,7 @@ def _fields(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
 
 def _cmd_create(args: argparse.Namespace) -> int:
     """``create``: create a link and print it."""
-    fields = _fields(args, (*_LINK_FIELDS, "products", "product_id", "product_price_id", "units"))
+    fields = _fields(args, (*_LINK_FIELDS, "products", "product_id", "product_price_id"))
 
     async def run() -> str:
         """Create the link and return its JSON."""

@@ -35,7 +35,7 @@ class PolarTestServer:
     ``http://127.0.0.1:<port>``.
 
     Attributes: ``token`` (read/write bearer token), ``read_only_token`` (reads only,
-    or ``None``), ``faults`` (:class:`Faults` knobs), ``requests`` (list of the last
+    or ``None``), ``faults`` (:class:`Faults` knobs), ``requests`` (list of the last 100,000
     :class:`RecordedRequest`, in arrival order; ``clear()`` it freely) and ``store``
     (:class:`LinkStore`).
     """
