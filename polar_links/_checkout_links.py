@@ -108,6 +108,7 @@ class CheckoutLinks:
         trial_interval_count: int | None = None,
         metadata: dict[str, str | int | float | bool] | None = None,
         timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
     ) -> CheckoutLink:
         """Create a checkout link and return it.
 
@@ -117,7 +118,7 @@ class CheckoutLinks:
         (``allow_discount_codes=True``, ``require_billing_address=False``).
         ``success_url`` may contain the literal ``{CHECKOUT_ID}`` placeholder.
         A create is never retried once it may have reached the server, so it can never
-        make two links.
+        make two links; ``max_retries`` bounds the retries after failures to connect.
         """
         shapes = {
             "products": products,
@@ -156,7 +157,7 @@ class CheckoutLinks:
             fields["product_price_id"] = check_uuid("product_price_id", product_price_id)
         body = CheckoutLinkCreate(payment_processor=payment_processor, **fields)
         response = await self._transport.request(
-            "POST", _PATH, body=encode_body(body), **_per_call(timeout, None)
+            "POST", _PATH, body=encode_body(body), **_per_call(timeout, max_retries)
         )
         return _link(response)
 

@@ -34,6 +34,9 @@ __all__ = ["DEFAULT_CONCURRENCY", "Polar"]
 DEFAULT_CONCURRENCY = 8
 #: Largest response body accepted, in bytes (a 100-link page is well under 1 MiB).
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+#: Connections the client's pool opens at most: more than a walk at the largest
+#: per-call concurrency (64) needs, so page requests never queue for a connection.
+_CONNECTION_LIMIT = 100
 _API_VERSION_RE = re.compile(r"\d{4}-\d{2}")
 _AUTO: Literal["auto"] = "auto"
 _DEFAULT_TIMEOUT = Timeout()
@@ -101,6 +104,11 @@ class Polar:
             raise InvalidArgumentTypeError(
                 f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             )
+        if ssl is not None and session is not None:
+            raise InvalidArgumentValueError(
+                "ssl applies to the client's own connection pool; with session=..., set the "
+                "SSL context on that session's connector instead"
+            )
         if ssl is not None and not isinstance(ssl, ssl_module.SSLContext):
             raise InvalidArgumentTypeError(
                 f"ssl must be an ssl.SSLContext, got {type(ssl).__name__}"
@@ -128,7 +136,7 @@ class Polar:
             max_response_bytes=check_int("max_response_bytes", max_response_bytes, minimum=1024),
             session=session,
             ssl=ssl,
-            connection_limit=max(concurrency * 2, 10),
+            connection_limit=_CONNECTION_LIMIT,
         )
         #: The checkout-links resource: ``list``, ``get``, ``create``, ``update``, ``delete``.
         self.checkout_links = CheckoutLinks(self._transport, concurrency=concurrency)

@@ -61,19 +61,25 @@ class Timeout:
 class Backoff:
     """Waits between retries, in seconds: exponential with full jitter.
 
-    Attempt ``n`` (0-based) waits a random time in ``[0, min(maximum, initial * 2**n)]``.
-    A ``Retry-After`` from the server is honoured instead, but never longer than
-    ``max_retry_after``.
+    Retry ``n`` (0-based) after a failure waits a random time in
+    ``[0, min(maximum, initial * 2**n)]``; a ``Retry-After`` sent with a 5xx or 408 is
+    honoured instead, but never longer than ``max_retry_after``.
+
+    A 429 is answered by waiting its ``Retry-After`` (all requests of the client wait
+    together) and sending again, as long as the request's 429 waits add up to at most
+    ``max_rate_limit_wait`` seconds; such retries do not count against ``max_retries``.
     """
 
     initial: float = 0.5
     maximum: float = 8.0
     max_retry_after: float = 60.0
+    max_rate_limit_wait: float = 120.0
 
     def __post_init__(self) -> None:
         _check_seconds("Backoff.initial", self.initial, allow_none=False)
         _check_seconds("Backoff.maximum", self.maximum, allow_none=False)
         _check_seconds("Backoff.max_retry_after", self.max_retry_after, allow_none=False)
+        _check_seconds("Backoff.max_rate_limit_wait", self.max_rate_limit_wait, allow_none=False)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class Throttle:
         self._cooldown_until = 0.0
         self._tokens = float(limit.capacity) if limit else 0.0
         self._updated = clock()
+        self._lock = asyncio.Lock()
 
     @property
     def limit(self) -> RateLimit | None:
@@ -37,7 +38,17 @@ class Throttle:
         self._cooldown_until = max(self._cooldown_until, self._clock() + seconds)
 
     async def acquire(self) -> None:
-        """Wait until one more request may be sent, then take its token."""
+        """Wait until one more request may be sent, then take its token.
+
+        Waiters go through one at a time, in arrival order: one sleeps per token rather
+        than all of them waking for it, and no request starves behind newer ones.
+        """
+        if self._limit is None and self._cooldown_until <= self._clock():
+            return  # nothing to wait for: no lock on the common path
+        async with self._lock:
+            await self._wait_and_take()
+
+    async def _wait_and_take(self) -> None:
         while True:
             now = self._clock()
             wait = self._cooldown_until - now

@@ -7,9 +7,11 @@ This is the only module that touches aiohttp.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import ipaddress
 import logging
+import math
 import platform
 import random
 import ssl as ssl_module
@@ -226,42 +228,68 @@ class Transport:
             url = url.with_query(query)
         retries = self.max_retries if max_retries is None else max_retries
         client_timeout = _client_timeout(timeout or self.timeout)
-        attempt = 0
+        shown = f"{path}?{url.raw_query_string}" if query else path  # for the log: page numbers
+        attempt = 0  # retries after failures, bounded by max_retries
+        sent = 0  # every attempt, 429s included
+        rate_limited_s = 0.0  # time this request has waited on 429s
         while True:
             await self.throttle.acquire()
+            sent += 1
             started = time.monotonic()
             try:
                 response = await self._send(session, method, url, body, client_timeout)
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                if _decompressed_too_large(exc):
+                    # aiohttp's own limit on an inflating body, below our cap: the same
+                    # answer would come again, so no retry.
+                    raise ResponseTooLargeError(
+                        f"response to {method} {url} inflates past aiohttp's decompression "
+                        f"limit (max_response_bytes={self.max_response_bytes})",
+                        limit=self.max_response_bytes,
+                        method=method,
+                        url=str(url),
+                    ) from exc
                 error = _connection_error(exc, method, url)
                 may_retry = attempt < retries and _replayable(method, exc)
                 delay = self._backoff_delay(attempt) if may_retry else None
-                self._log(method, path, type(error).__name__, attempt, started, delay)
+                self._log(method, shown, type(error).__name__, sent, started, delay)
                 if delay is None:
                     raise error from exc
                 await asyncio.sleep(delay)
                 attempt += 1
                 continue
             status = response.status
+            # A 404 after an attempt that may have been applied (not after a 429, which
+            # never was) means that attempt did the job.
             if status < 400 or (status == 404 and attempt > 0 and gone_after_retry_ok):
-                self._log(method, path, status, attempt, started, None)
+                self._log(method, shown, status, sent, started, None)
                 return response
             retry_after = _retry_after(response.headers)
+            if status == 429:
+                # The request was not processed: waiting the server's Retry-After (or a
+                # backoff) and sending it again is safe, so 429s do not use up max_retries;
+                # they are bounded by time instead. Counting them would make every request
+                # in flight lose a retry on each 429 storm and end a long export early.
+                wait = self._backoff_delay(attempt) if retry_after is None else retry_after
+                may_wait = (
+                    retries > 0
+                    and method != "POST"
+                    and rate_limited_s + wait <= self.backoff.max_rate_limit_wait
+                )
+                # Every request of this client waits, not only this one.
+                self.throttle.cool_down(min(wait, self.backoff.max_rate_limit_wait))
+                self._log(method, shown, status, sent, started, wait if may_wait else None)
+                if not may_wait:
+                    raise _status_error(response, retry_after)
+                rate_limited_s += wait
+                continue  # the throttle holds the next attempt until the cooldown is over
             delay = None
             if status in RETRYABLE_STATUSES and method != "POST" and attempt < retries:
                 delay = self._backoff_delay(attempt, retry_after)
-            if status == 429:
-                # Every request of this client waits, not only this one.
-                self.throttle.cool_down(
-                    delay
-                    if delay is not None
-                    else min(retry_after or 0.0, self.backoff.max_retry_after)
-                )
-            self._log(method, path, status, attempt, started, delay)
+            self._log(method, shown, status, sent, started, delay)
             if delay is None:
                 raise _status_error(response, retry_after)
-            if status != 429:
-                await asyncio.sleep(delay)
+            await asyncio.sleep(delay)
             attempt += 1
 
     async def _send(
@@ -303,10 +331,13 @@ class Transport:
     async def _read_body(self, resp: aiohttp.ClientResponse, method: str) -> bytes:
         cap = self.max_response_bytes
         length = resp.content_length
-        if length is not None and length <= cap:
-            return await resp.read()
-        if length is not None:
+        if length is not None and length > cap:
             _too_large(cap, length, method, str(resp.url))
+        # Content-Length counts the bytes on the wire: a compressed body can inflate far
+        # past the cap, so only an identity-encoded one may be read in one go; the rest
+        # is read chunk by chunk, decompressed, and counted as it grows.
+        if length is not None and resp.headers.get("Content-Encoding", "identity") == "identity":
+            return await resp.read()
         data = bytearray()
         async for chunk in resp.content.iter_any():
             data += chunk
@@ -334,7 +365,7 @@ class Transport:
                 method,
                 path,
                 outcome,
-                attempt + 1,
+                attempt,
                 (time.monotonic() - started) * 1000,
                 "-" if retry_in is None else f"{retry_in:.3f}",
             )
@@ -351,6 +382,12 @@ def _too_large(cap: int, length: int | None, method: str, url: str) -> NoReturn:
         limit=cap,
         method=method,
         url=url,
+    )
+
+
+def _decompressed_too_large(exc: BaseException) -> bool:
+    return isinstance(exc, aiohttp.ClientPayloadError) and type(exc.__cause__).__name__ == (
+        "DecompressSizeError"
     )
 
 
@@ -378,13 +415,17 @@ def _retry_after(headers: CIMultiDictProxy[str]) -> float | None:
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000": UTC, says RFC 5322, not local time
+        when = when.replace(tzinfo=datetime.timezone.utc)
     return max(0.0, when.timestamp() - time.time())
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -104,6 +105,21 @@ async def test_after_a_429_every_request_waits_for_retry_after(server: PolarTest
         # (requests already in flight before it are not held back).
         later = [r for r in server.requests[i + 1 :] if r.time > rejected.time + 0.1]
         assert all(r.time >= rejected.time + 0.4 - 0.02 for r in later)
+
+
+@pytest.mark.parametrize("concurrency", [8, 16])
+async def test_a_429_storm_does_not_end_a_concurrent_export(
+    server: PolarTestServer, concurrency: int
+) -> None:
+    # The server allows far less than the client would send (no client-side limit):
+    # every 429 round hits all requests in flight, and each must still get through.
+    server.faults.rate_limit_per_minute = 5
+    server.faults.rate_limit_window = 0.5
+    server.faults.retry_after_override = 0.5
+    async with client(server, concurrency=concurrency, rate_limit=None, max_retries=2) as polar:
+        got = [link.id async for link in polar.checkout_links.list(limit=50)]
+    assert got == expected(server)
+    assert 429 in [r.status for r in server.requests]
 
 
 async def test_a_rate_limited_export_at_steady_state_gets_no_429(server: PolarTestServer) -> None:
@@ -346,6 +362,42 @@ async def test_a_body_larger_than_the_cap_is_refused(server: PolarTestServer) ->
     async with client(server, max_response_bytes=4096) as polar:
         with pytest.raises(ResponseTooLargeError):
             await polar.checkout_links.list().first_page()
+
+
+def gzip_app(body: bytes) -> web.Application:
+    """An app answering every list request with ``body``, gzip-encoded on the wire."""
+    packed = gzip.compress(body)
+
+    async def answer(request: web.Request) -> web.Response:
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        return web.Response(body=packed, headers=headers)
+
+    app = web.Application()
+    app.router.add_get(LIST_PATH, answer)
+    return app
+
+
+@pytest.mark.parametrize("inflated_mib", [2, 40])  # below and above aiohttp's own 32 MiB
+async def test_a_compressed_body_that_inflates_past_the_cap_is_refused(inflated_mib: int) -> None:
+    bomb = b'{"items": [' + b" " * (inflated_mib * 2**20) + b'], "pagination": {}}'
+    async with (
+        serve(gzip_app(bomb)) as url,
+        Polar("polar_oat_x_test", base_url=url, max_response_bytes=2**20) as polar,
+    ):
+        with pytest.raises(ResponseTooLargeError, match="max_response_bytes=1048576"):
+            await polar.checkout_links.list().first_page()
+
+
+async def test_a_compressed_body_under_the_cap_is_read(server: PolarTestServer) -> None:
+    items, total = server.store.page(page=1, limit=10)
+    body = b'{"items":%s,"pagination":{"total_count":%d,"max_page":%d}}' % (
+        items,
+        total,
+        -(-total // 10),
+    )
+    async with serve(gzip_app(body)) as url, Polar("polar_oat_x_test", base_url=url) as polar:
+        page = await polar.checkout_links.list(limit=10).first_page()
+    assert [link.id for link in page.items] == expected(server)[:10]
 
 
 # ------------------------------------------------------------------ redirects

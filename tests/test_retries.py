@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import logging
 import time
@@ -160,6 +161,18 @@ async def test_post_is_retried_when_the_connection_was_never_made(
     assert len(sent(api, "POST")) == 2
 
 
+async def test_create_takes_max_retries_per_call(polar: Polar, api: aioresponses) -> None:
+    refused = aiohttp.ClientConnectorError(
+        aiohttp.client_reqrep.ConnectionKey("polar.test", 443, True, True, None, None, None),
+        OSError(111, "Connection refused"),
+    )
+    api.post(CREATE_URL, exception=refused)
+    api.post(CREATE_URL, status=201, payload=f.link())
+    with pytest.raises(APIConnectionError, match="Connection refused"):
+        await polar.checkout_links.create(products=[PRODUCT], max_retries=0)
+    assert len(sent(api, "POST")) == 1
+
+
 @pytest.mark.parametrize(
     "exc",
     [
@@ -272,6 +285,32 @@ async def test_the_token_bucket_never_exceeds_the_limit_in_any_window(
     assert steady == pytest.approx(100 / limit.refill_per_second)
 
 
+async def test_waiters_get_tokens_in_arrival_order_with_one_sleep_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_sleep = asyncio.sleep
+    sleeps = 0
+
+    async def counting_sleep(seconds: float) -> None:
+        nonlocal sleeps
+        sleeps += 1
+        await real_sleep(seconds)
+
+    throttle = Throttle(RateLimit(requests=200, per=1.0, burst=1))  # a token every ~5 ms
+    await throttle.acquire()  # the bucket is empty now
+    monkeypatch.setattr("polar_links._ratelimit.asyncio.sleep", counting_sleep)
+    order: list[int] = []
+
+    async def worker(i: int) -> None:
+        await throttle.acquire()
+        order.append(i)
+
+    await asyncio.gather(*(worker(i) for i in range(10)))
+    assert order == list(range(10))
+    # One sleeper at a time: about one sleep per token, not every waiter per token.
+    assert sleeps <= 12
+
+
 async def test_a_cooldown_holds_the_next_acquire(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = VirtualClock()
     monkeypatch.setattr("polar_links._ratelimit.asyncio.sleep", clock.sleep)
@@ -314,3 +353,86 @@ async def test_a_404_to_a_retried_get_is_still_not_found(polar: Polar, api: aior
     api.get(URL, status=404, payload={"error": "ResourceNotFound", "detail": "Not found"})
     with pytest.raises(NotFoundError):
         await polar.checkout_links.get(LINK_ID)
+
+
+async def test_429s_do_not_use_up_max_retries(api: aioresponses) -> None:
+    for _ in range(4):
+        api.get(URL, status=429, payload={}, headers={"Retry-After": "0"})
+    api.get(URL, payload=f.link(id=LINK_ID))
+    async with Polar(TOKEN, base_url=BASE, max_retries=1, backoff=FAST_BACKOFF) as polar:
+        assert (await polar.checkout_links.get(LINK_ID)).id == LINK_ID
+    assert count_requests(api) == 5
+
+
+async def test_a_retry_after_beyond_the_rate_limit_patience_raises_at_once(
+    api: aioresponses,
+) -> None:
+    api.get(URL, status=429, payload={"detail": "slow down"}, headers={"Retry-After": "30"})
+    backoff = Backoff(max_rate_limit_wait=10.0)
+    async with Polar(TOKEN, base_url=BASE, backoff=backoff) as polar:
+        started = time.monotonic()
+        with pytest.raises(RateLimitError) as raised:
+            await polar.checkout_links.get(LINK_ID)
+        assert time.monotonic() - started < 5  # it did not wait 10 s for nothing
+    assert raised.value.retry_after == 30.0
+    assert count_requests(api) == 1
+
+
+async def test_429_waits_add_up_to_the_patience_then_raise(api: aioresponses) -> None:
+    for _ in range(10):
+        api.get(URL, status=429, payload={}, headers={"Retry-After": "0.04"})
+    backoff = Backoff(max_rate_limit_wait=0.1)
+    async with Polar(TOKEN, base_url=BASE, backoff=backoff) as polar:
+        with pytest.raises(RateLimitError):
+            await polar.checkout_links.get(LINK_ID)
+    assert count_requests(api) == 3  # waited 0.04 + 0.04; a third wait would pass 0.1 s
+
+
+async def test_a_404_after_only_429s_is_not_found_even_for_delete(
+    polar: Polar, api: aioresponses
+) -> None:
+    # A 429 was never processed, so the 404 is about the id, not about an earlier attempt.
+    api.delete(URL, status=429, payload={}, headers={"Retry-After": "0"})
+    api.delete(URL, status=404, payload={"error": "ResourceNotFound", "detail": "Not found"})
+    with pytest.raises(NotFoundError):
+        await polar.checkout_links.delete(LINK_ID)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("17", 17.0),
+        ("0.25", 0.25),
+        ("-3", 0.0),
+        ("inf", None),
+        ("nan", None),
+        ("soon", None),
+    ],
+)
+async def test_retry_after_values_are_read_safely(
+    api: aioresponses, header: str, expected: float | None
+) -> None:
+    api.get(URL, status=429, payload={}, headers={"Retry-After": header})
+    async with Polar(TOKEN, base_url=BASE, max_retries=0) as polar:
+        with pytest.raises(RateLimitError) as raised:
+            await polar.checkout_links.get(LINK_ID)
+    assert raised.value.retry_after == expected
+
+
+async def test_an_http_date_in_minus_0000_is_utc_not_local_time(
+    api: aioresponses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Pacific/Auckland")  # far from UTC
+    time.tzset()
+    try:
+        naive = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        when = email.utils.format_datetime(naive + datetime.timedelta(seconds=30))  # "-0000"
+        assert when.endswith("-0000")
+        api.get(URL, status=429, payload={}, headers={"Retry-After": when})
+        async with Polar(TOKEN, base_url=BASE, max_retries=0) as polar:
+            with pytest.raises(RateLimitError) as raised:
+                await polar.checkout_links.get(LINK_ID)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert raised.value.retry_after == pytest.approx(30, abs=2)
