@@ -184,6 +184,49 @@ def test_json_output_keeps_a_price_of_an_unknown_kind_as_the_server_sent_it(
     assert first["products"][0]["prices"][0] == DRIFTED[0]["products"][0]["prices"][0]
 
 
+def _stderr_through_a_terminal(*argv: str) -> tuple[int, str, str]:
+    """Run ``python -m polar_links ARGV`` with stderr on a pseudo-terminal and stdout in a
+    file; return (exit code, stdout, what the terminal received)."""
+    import pty
+    import tempfile
+
+    leader, follower = pty.openpty()
+    # A file, not a pipe: nobody reads stdout until the terminal is drained.
+    with tempfile.TemporaryFile() as stdout:
+        proc = subprocess.Popen([*PYTHON_M, *argv], stdout=stdout, stderr=follower)
+        os.close(follower)
+        received = bytearray()
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the process closed its end
+                break
+            if not chunk:
+                break
+            received += chunk
+        proc.wait(timeout=60)
+        os.close(leader)
+        stdout.seek(0)
+        out = stdout.read().decode()
+    return proc.returncode, out, received.decode(errors="replace")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a Linux pty")
+def test_the_progress_bar_shows_by_itself_when_stderr_is_a_terminal() -> None:
+    code, out, terminal = _stderr_through_a_terminal("demo", "--links", "300", "--format", "csv")
+    assert code == 0
+    assert len(out.splitlines()) == 301  # header + links: the data is untouched
+    assert "300/300" in terminal  # the bar's count/total (the summary line has no such pair)
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(
+    polar_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, *api(polar_server, "list", "--format", "csv"))
+    assert code == 0
+    assert err == ""
+
+
 def test_forced_progress_goes_to_stderr_only(
     polar_server: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
