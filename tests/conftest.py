@@ -8,10 +8,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aioresponses import aioresponses
 
 from polar_links import Backoff, Polar
+from polar_links.testing import PolarTestServer
 
 BASE = "https://polar.test"
 TOKEN = "polar_oat_SECRET_unit_test_token"
@@ -24,6 +26,15 @@ FAST_BACKOFF = Backoff(initial=0.001, maximum=0.002, max_retry_after=0.05)
 def api() -> Iterator[aioresponses]:
     with aioresponses() as mocked:
         yield mocked
+
+
+@pytest.fixture
+async def http(polar_server: PolarTestServer) -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session to the ``polar_server`` fixture's server, with its token."""
+    async with aiohttp.ClientSession(
+        base_url=polar_server.base_url, headers=polar_server.auth_headers
+    ) as session:
+        yield session
 
 
 @pytest.fixture

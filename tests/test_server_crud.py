@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -12,14 +11,6 @@ import pytest
 from polar_links.testing import CHECKOUT_URL_BASE, PolarTestServer
 
 LIST = "/v1/checkout-links/"
-
-
-@pytest.fixture
-async def http(polar_server: PolarTestServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(
-        base_url=polar_server.base_url, headers=polar_server.auth_headers
-    ) as session:
-        yield session
 
 
 @pytest.fixture

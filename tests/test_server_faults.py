@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -12,14 +11,6 @@ import pytest
 from polar_links.testing import PolarTestServer
 
 LIST = "/v1/checkout-links/"
-
-
-@pytest.fixture
-async def http(polar_server: PolarTestServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(
-        base_url=polar_server.base_url, headers=polar_server.auth_headers
-    ) as session:
-        yield session
 
 
 async def status_of(http: aiohttp.ClientSession, path: str = LIST) -> int:

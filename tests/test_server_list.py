@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -24,14 +23,6 @@ SORT_VALUES = [
     "allow_discount_codes",
     "-allow_discount_codes",
 ]
-
-
-@pytest.fixture
-async def http(polar_server: PolarTestServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(
-        base_url=polar_server.base_url, headers=polar_server.auth_headers
-    ) as session:
-        yield session
 
 
 async def get_json(

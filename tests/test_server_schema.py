@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -112,14 +111,6 @@ def spec() -> Spec:
     if not SPEC.is_file():
         pytest.skip(f"published schema not found at {SPEC}")
     return Spec(json.loads(SPEC.read_text()))
-
-
-@pytest.fixture
-async def http(polar_server: PolarTestServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(
-        base_url=polar_server.base_url, headers=polar_server.auth_headers
-    ) as session:
-        yield session
 
 
 async def request(
