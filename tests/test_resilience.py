@@ -161,6 +161,16 @@ async def test_a_response_that_never_finishes_raises_api_timeout_error_after_ret
     assert len(list_requests(server)) == 2
 
 
+async def test_a_body_that_stalls_halfway_raises_api_timeout_error_after_retries(
+    server: PolarTestServer,
+) -> None:
+    server.faults.hang_next(2, after_headers=True)
+    async with client(server, max_retries=1, timeout=Timeout(total=0.3, connect=1.0)) as polar:
+        with pytest.raises(APITimeoutError, match="timed out on GET"):
+            await polar.checkout_links.list().first_page()
+    assert len(list_requests(server)) == 2
+
+
 async def test_a_hang_shorter_than_the_budget_recovers(server: PolarTestServer) -> None:
     server.faults.hang_next(1)
     async with client(server, max_retries=1, timeout=0.3) as polar:

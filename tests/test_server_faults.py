@@ -139,6 +139,19 @@ async def test_drop_truncate_sends_half_the_body(
     assert await status_of(http) == 200
 
 
+async def test_hang_after_headers_sends_the_head_then_stalls_the_body(
+    http: aiohttp.ClientSession, polar_server: PolarTestServer
+) -> None:
+    polar_server.faults.hang_next(1, after_headers=True)
+    async with http.get(LIST) as response:
+        assert response.status == 200
+        assert response.content_length is not None
+        first = await response.content.readany()  # half the body arrives
+        assert 0 < len(first) < response.content_length
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(response.read(), timeout=0.3)
+
+
 async def test_hang_next_never_answers_so_the_client_times_out(
     polar_server: PolarTestServer,
 ) -> None:

@@ -355,6 +355,8 @@ class _Pipeline:
         if fault.kind == "fail":
             return _failure(fault), fault.status
         if fault.kind == "hang":
+            if fault.after_headers:
+                await _send_half(request, await self._answer(request, handler))
             await self.state.pause(None)
             _reset(request)
             return web.Response(status=504), 0
@@ -400,13 +402,19 @@ def _reset(request: web.Request) -> None:
     transport.abort()
 
 
-async def _truncate(request: web.Request, full: web.StreamResponse) -> web.StreamResponse:
-    """Send ``full``'s status and headers with its real Content-Length, half its body, close."""
+async def _send_half(request: web.Request, full: web.StreamResponse) -> web.StreamResponse:
+    """Send ``full``'s status and headers with its real Content-Length, and half its body."""
     body = full.body if isinstance(full, web.Response) and isinstance(full.body, bytes) else b""
     stream = web.StreamResponse(status=full.status, headers=full.headers)
     stream.content_length = max(len(body), 2)
     await stream.prepare(request)
     await stream.write(body[: len(body) // 2])
+    return stream
+
+
+async def _truncate(request: web.Request, full: web.StreamResponse) -> web.StreamResponse:
+    """Send ``full``'s status and headers with its real Content-Length, half its body, close."""
+    stream = await _send_half(request, full)
     if request.transport is not None:
         request.transport.close()
     return stream

@@ -30,6 +30,7 @@ class ScheduledFault:
     html: bool = False
     retry_after: float | None = None
     mode: DropMode = "reset"
+    after_headers: bool = False
     path_prefix: str | None = None
 
 
@@ -111,10 +112,16 @@ class Faults:
             raise ValueError(f"unknown drop mode {mode!r}; use 'reset', 'truncate' or 'lost'")
         self._schedule(ScheduledFault("drop", n, mode=mode, path_prefix=path_prefix))
 
-    def hang_next(self, n: int = 1, *, path_prefix: str | None = None) -> None:
-        """Never answer the next ``n`` (matching) requests: they hang until the server stops
-        (then the connection is closed without a response)."""
-        self._schedule(ScheduledFault("hang", n, path_prefix=path_prefix))
+    def hang_next(
+        self, n: int = 1, *, after_headers: bool = False, path_prefix: str | None = None
+    ) -> None:
+        """Never finish the next ``n`` (matching) requests: they hang until the server stops
+        (then the connection is closed). With ``after_headers=True`` the real status,
+        headers and half of the body go out first, so the client stalls while reading
+        the body rather than while waiting for an answer."""
+        self._schedule(
+            ScheduledFault("hang", n, after_headers=after_headers, path_prefix=path_prefix)
+        )
 
     def create_on_page(self, page: int, count: int) -> None:
         """Once, right after a list request for ``page`` has been answered from the store,
