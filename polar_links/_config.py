@@ -66,8 +66,9 @@ class Backoff:
     honoured instead, but never longer than ``max_retry_after``.
 
     A 429 is answered by waiting its ``Retry-After`` (all requests of the client wait
-    together) and sending again, as long as the request's 429 waits add up to at most
-    ``max_rate_limit_wait`` seconds; such retries do not count against ``max_retries``.
+    together; a backoff wait if the server gives none) and sending again, for at most
+    ``max_rate_limit_wait`` seconds from the request's first 429; such retries do not
+    count against ``max_retries``.
     """
 
     initial: float = 0.5

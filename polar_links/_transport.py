@@ -49,6 +49,12 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-polar-request-id")
+# aiohttp >= 3.13 caps a decompressed body itself (DecompressSizeError).
+_DECOMPRESS_SIZE: tuple[type[BaseException], ...] = tuple(
+    cls
+    for cls in (getattr(aiohttp.http_exceptions, "DecompressSizeError", None),)
+    if cls is not None
+)
 # aiohttp >= 3.10 tells a connect timeout apart from a read timeout.
 _CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
     cls for cls in (getattr(aiohttp, "ConnectionTimeoutError", None),) if cls is not None
@@ -231,7 +237,8 @@ class Transport:
         shown = f"{path}?{url.raw_query_string}" if query else path  # for the log: page numbers
         attempt = 0  # retries after failures, bounded by max_retries
         sent = 0  # every attempt, 429s included
-        rate_limited_s = 0.0  # time this request has waited on 429s
+        limited = 0  # 429s this request got
+        first_limited = 0.0  # when it got the first (monotonic seconds)
         while True:
             await self.throttle.acquire()
             sent += 1
@@ -266,22 +273,26 @@ class Transport:
                 return response
             retry_after = _retry_after(response.headers)
             if status == 429:
-                # The request was not processed: waiting the server's Retry-After (or a
-                # backoff) and sending it again is safe, so 429s do not use up max_retries;
-                # they are bounded by time instead. Counting them would make every request
-                # in flight lose a retry on each 429 storm and end a long export early.
-                wait = self._backoff_delay(attempt) if retry_after is None else retry_after
+                # The request was not processed: waiting the server's Retry-After and
+                # sending it again is safe, so 429s do not use up max_retries; they are
+                # bounded by time since the first one instead. Counting them would make
+                # every request in flight lose a retry on each 429 storm and end a long
+                # export early. With no positive Retry-After, back off (never spin).
+                now = time.monotonic()
+                if not limited:
+                    first_limited = now
+                wait = retry_after if retry_after else self._backoff_delay(limited)
+                limited += 1
                 may_wait = (
                     retries > 0
                     and method != "POST"
-                    and rate_limited_s + wait <= self.backoff.max_rate_limit_wait
+                    and now - first_limited + wait <= self.backoff.max_rate_limit_wait
                 )
                 # Every request of this client waits, not only this one.
                 self.throttle.cool_down(min(wait, self.backoff.max_rate_limit_wait))
                 self._log(method, shown, status, sent, started, wait if may_wait else None)
                 if not may_wait:
                     raise _status_error(response, retry_after)
-                rate_limited_s += wait
                 continue  # the throttle holds the next attempt until the cooldown is over
             delay = None
             if status in RETRYABLE_STATUSES and method != "POST" and attempt < retries:
@@ -386,8 +397,8 @@ def _too_large(cap: int, length: int | None, method: str, url: str) -> NoReturn:
 
 
 def _decompressed_too_large(exc: BaseException) -> bool:
-    return isinstance(exc, aiohttp.ClientPayloadError) and type(exc.__cause__).__name__ == (
-        "DecompressSizeError"
+    return isinstance(exc, aiohttp.ClientPayloadError) and isinstance(
+        exc.__cause__, _DECOMPRESS_SIZE
     )
 
 
