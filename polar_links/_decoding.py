@@ -19,6 +19,7 @@ import msgspec
 
 from ._models import (
     UNKNOWN_TAG,
+    VARIANT_TAG_FIELDS,
     CheckoutLink,
     ListResponse,
     Pagination,
@@ -29,8 +30,6 @@ __all__ = ["SkippedItem", "decode_link", "decode_list"]
 logger = logging.getLogger("polar_links")
 
 _MAX_REPAIRS = 64
-#: Lists and fields holding tagged variants, with the tag field each uses.
-_VARIANT_TAGS = {"prices": "amount_type", "benefits": "type", "discount": "type"}
 _PATH_RE = re.compile(r" - at `\$(.*)`$")
 _STEP_RE = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
@@ -135,12 +134,12 @@ def _repair(doc: Any, path: list[str | int]) -> bool:
     for depth in range(len(path) - 1, -1, -1):
         step = path[depth]
         container_key = step if isinstance(step, str) else path[depth - 1] if depth else None
-        if container_key in _VARIANT_TAGS and (
+        if container_key in VARIANT_TAG_FIELDS and (
             isinstance(step, int) or container_key == "discount"
         ):
             parent = _walk(doc, path[:depth])
             value = parent[step] if parent is not None else None
-            tag = _VARIANT_TAGS[str(container_key)]
+            tag = VARIANT_TAG_FIELDS[str(container_key)]
             if isinstance(value, dict) and value.get(tag) != UNKNOWN_TAG:
                 parent[step] = {tag: UNKNOWN_TAG, "data": value}
                 return True

@@ -53,6 +53,9 @@ __all__ = [
 
 #: Tag the tolerant decoder gives to a variant this version does not know.
 UNKNOWN_TAG = "__unknown__"
+#: Where a link holds tagged variants (the key of their list or field), and the field
+#: that tells the variant apart.
+VARIANT_TAG_FIELDS = {"prices": "amount_type", "benefits": "type", "discount": "type"}
 
 Metadata = dict[str, Any]
 
@@ -405,10 +408,10 @@ class CheckoutLink(_Model):
         """
         doc: dict[str, Any] = msgspec.to_builtins(self)
         for product in doc["products"]:
-            product["prices"] = [_as_sent(price, "amount_type") for price in product["prices"]]
-            product["benefits"] = [_as_sent(benefit, "type") for benefit in product["benefits"]]
+            for key in ("prices", "benefits"):
+                product[key] = [_as_sent(variant, key) for variant in product[key]]
         if doc["discount"] is not None:
-            doc["discount"] = _as_sent(doc["discount"], "type")
+            doc["discount"] = _as_sent(doc["discount"], "discount")
         return doc
 
 
@@ -427,9 +430,10 @@ def has_unknown_variants(link: CheckoutLink) -> bool:
     )
 
 
-def _as_sent(variant: dict[str, Any], tag_field: str) -> dict[str, Any]:
-    """The object the server sent for a variant that decoded as ``Unknown*``."""
-    if variant.get(tag_field) == UNKNOWN_TAG:
+def _as_sent(variant: dict[str, Any], key: str) -> dict[str, Any]:
+    """The object the server sent for a variant (held under ``key``) that decoded as
+    ``Unknown*``; any other variant as it is."""
+    if variant.get(VARIANT_TAG_FIELDS[key]) == UNKNOWN_TAG:
         data: dict[str, Any] = variant["data"]
         return data
     return variant
