@@ -348,6 +348,10 @@ def test_metadata_values_are_typed_like_json(text: str, value: object) -> None:
     ("argv", "message"),
     [
         (["list", "--limit", "0"], "argument --limit: must be an integer from 1 to 100"),
+        (["list", "--timeout", "0"], "argument --timeout: must be a positive number of seconds"),
+        (["list", "--timeout", "soon"], "argument --timeout: expected a number of seconds"),
+        (["demo", "--latency-ms", "-1"], "argument --latency-ms: must be a number >= 0, got '-1'"),
+        (["demo", "--latency-ms", "nan"], "argument --latency-ms: must be a number >= 0"),
         (["list", "--org", "not-a-uuid"], "argument --org: 'not-a-uuid' is not an id: expected"),
         (["get", "123"], "argument id: '123' is not an id: expected a UUID like '1dbfc517-"),
         (["update", UNKNOWN_ID, "--discount-id", "x/../y"], "argument --discount-id: 'x/../y'"),

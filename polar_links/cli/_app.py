@@ -201,26 +201,25 @@ def _int_type(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def _seconds(text: str) -> float:
-    """Parse a positive, finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return value
+def _float_type(what: str, allowed: str, accept: Callable[[float], bool]) -> Callable[[str], float]:
+    """Return an argparse type accepting a finite number for which ``accept`` is true;
+    ``what`` and ``allowed`` name it in the error messages."""
+
+    def parse(text: str) -> float:
+        """Parse ``text`` as an accepted number, or raise ``ArgumentTypeError``."""
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not math.isfinite(value) or not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _non_negative_float(text: str) -> float:
-    """Parse a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
+_seconds = _float_type("a number of seconds", "a positive number of seconds", lambda v: v > 0)
+_non_negative_float = _float_type("a number", "a number >= 0", lambda v: v >= 0)
 
 
 def metadata_value(text: str) -> str | int | float | bool:
@@ -803,18 +802,27 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _cancel_on_signals(task: asyncio.Task[Any]) -> Iterator[None]:
-    """While active, SIGINT and SIGTERM cancel ``task`` (where the loop supports it)."""
+def _cancel_on_signals(
+    task: asyncio.Task[Any], signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)
+) -> Iterator[list[int]]:
+    """While active, ``signals`` cancel ``task`` (where the loop supports it); yields the
+    list of the signals received so far."""
     loop = asyncio.get_running_loop()
+    received: list[int] = []
+
+    def cancel(sig: int) -> None:
+        received.append(sig)
+        task.cancel()
+
     installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in signals:
         try:
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, cancel, sig)
         except (NotImplementedError, RuntimeError, ValueError):
             continue
         installed.append(sig)
     try:
-        yield
+        yield received
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -852,8 +860,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run a command's coroutine to completion on a fresh event loop."""
-    return asyncio.run(coro)
+    """Run a command's coroutine to completion on a fresh event loop.
+
+    Ctrl-C cancels the coroutine, so its cleanups run (connections closed, prefetches
+    cancelled), and then raises ``KeyboardInterrupt``: what ``asyncio.run`` does from
+    Python 3.11, done here on 3.10 too, where the interrupt would otherwise land in
+    whatever line runs (inside aiohttp, say) and leave warnings behind.
+    """
+
+    async def main() -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        with _cancel_on_signals(task, (signal.SIGINT,)) as received:
+            try:
+                return await coro
+            except asyncio.CancelledError:
+                if received:
+                    raise KeyboardInterrupt from None
+                raise
+
+    return asyncio.run(main())
 
 
 def _warn(message: str) -> None:
