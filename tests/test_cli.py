@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 
 from polar_links.cli import main
-from polar_links.cli._app import Secrets, metadata_value
 from polar_links.cli._output import CSV_COLUMNS
+from polar_links.cli._parser import build_parser
+from polar_links.cli._redact import Secrets
+from polar_links.cli._types import metadata_value
 from polar_links.testing import DEFAULT_TOKEN, generate_links
 
 pytestmark = pytest.mark.polar_server(links=250, seed=0)
@@ -626,3 +628,14 @@ def test_serve_on_a_taken_port_exits_1(capsys: pytest.CaptureFixture[str]) -> No
 def test_redaction_leaves_values_too_short_to_be_tokens_alone() -> None:
     secrets = Secrets(["t", "polar_oat_long_enough"])
     assert secrets.redact("the test of polar_oat_long_enough") == "the test of ***"
+
+
+def test_each_parser_redacts_its_own_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    first = build_parser(Secrets(["polar_oat_first_secret"]))
+    build_parser(Secrets(["polar_oat_second_secret"]))  # must not replace the first's
+    with pytest.raises(SystemExit) as exit_info:
+        first.parse_args(["get", "polar_oat_first_secret"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument id: '***' is not an id" in err
+    assert "polar_oat_first_secret" not in err

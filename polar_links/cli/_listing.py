@@ -1,0 +1,122 @@
+"""The listing behind ``list`` and ``demo``: what to list, the walk that writes it page
+by page, and whether to show a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._client import Polar
+from .._query import MAX_LIMIT
+from ._output import LinkWriter, ProgressReporter, make_progress, make_writer, rich_available
+
+__all__ = ["ListRequest", "StreamStats", "isatty", "list_request", "run_listing", "stream_links"]
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """What to list: filters, sorting and paging, as given on the command line."""
+
+    organization_ids: Sequence[str] | None = None
+    product_ids: Sequence[str] | None = None
+    sorting: Sequence[str] | None = None
+    limit: int = MAX_LIMIT
+    max_items: int | None = None
+    concurrency: int | None = None
+
+
+@dataclass
+class StreamStats:
+    """What a listing did: links written, pages fetched, and the server's total."""
+
+    links: int = 0
+    pages: int = 0
+    total_count: int = 0
+
+
+async def stream_links(
+    polar: Polar,
+    request: ListRequest,
+    writer: LinkWriter,
+    progress: ProgressReporter,
+    warn: Callable[[str], None],
+) -> StreamStats:
+    """List the links ``request`` selects and write them page by page; return stats.
+
+    This is the code path of both ``list`` and ``demo``. Pages come in order (fetched
+    ahead with up to ``concurrency`` in flight), each link id at most once, and the walk
+    stops as soon as ``max_items`` links are written. Items that cannot be read are
+    reported through ``warn``. The caller closes ``writer`` and ``progress``.
+    """
+    paginator = polar.checkout_links.list(
+        organization_id=request.organization_ids or None,
+        product_id=request.product_ids or None,
+        sorting=request.sorting or None,
+        limit=request.limit,
+        max_items=request.max_items,
+        concurrency=request.concurrency,
+    )
+    stats = StreamStats()
+    async with contextlib.aclosing(paginator.pages()) as pages:
+        async for page in pages:
+            stats.pages += 1
+            if stats.pages == 1:
+                stats.total_count = page.total_count
+                budget = request.max_items
+                progress.set_total(
+                    page.total_count if budget is None else min(budget, page.total_count)
+                )
+            for skipped in page.skipped:
+                warn(f"page {page.page}: skipped an item that could not be read: {skipped.reason}")
+            writer.write_page(page.items)
+            progress.advance(len(page.items))
+            stats.links += len(page.items)
+    return stats
+
+
+def list_request(args: argparse.Namespace) -> ListRequest:
+    """Build the :class:`ListRequest` of a ``list``/``demo`` command line."""
+    return ListRequest(
+        organization_ids=getattr(args, "org", None),
+        product_ids=getattr(args, "product", None),
+        sorting=getattr(args, "sort", None),
+        limit=args.limit,
+        max_items=args.max_items,
+        concurrency=args.concurrency,
+    )
+
+
+def isatty(stream: Any) -> bool:
+    """Return True if ``stream`` is a terminal."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _progress_wanted(args: argparse.Namespace, fmt: str) -> bool:
+    """Show the bar if forced, or if stderr is a terminal, not ``--quiet``, rich is
+    installed, and the data is not being printed on a terminal line by line."""
+    if args.progress:
+        return True
+    if args.quiet or not isatty(sys.stderr) or not rich_available():
+        return False
+    return fmt == "table" or not isatty(sys.stdout)
+
+
+async def run_listing(
+    polar: Polar, args: argparse.Namespace, fmt: str, warn: Callable[[str], None]
+) -> StreamStats:
+    """Run :func:`stream_links` for a command line, with its writer and progress bar."""
+    writer = make_writer(fmt, sys.stdout)
+    progress = make_progress(sys.stderr, enabled=_progress_wanted(args, fmt))
+    try:
+        stats = await stream_links(polar, list_request(args), writer, progress, warn)
+    finally:
+        progress.close()
+    writer.close()  # after the bar is gone: a table is printed here
+    return stats

@@ -1,0 +1,338 @@
+"""The command line of ``polar-links``: its subcommands and options, and the parser that
+reports bad arguments without showing a secret."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from .._client import DEFAULT_CONCURRENCY
+from .._query import MAX_LIMIT, SORTING_VALUES
+from .._requests import TRIAL_INTERVALS
+from .._version import __version__
+from ._commands import (
+    CLEARABLE,
+    cmd_create,
+    cmd_delete,
+    cmd_demo,
+    cmd_get,
+    cmd_list,
+    cmd_serve,
+    cmd_update,
+)
+from ._output import LIST_FORMATS
+from ._redact import TOKEN_ENV, Secrets
+from ._runtime import EXIT_CODES, EXIT_USAGE, PROG, Handler
+from ._types import int_type, metadata_pair, non_negative_float, seconds, uuid_arg
+
+__all__ = ["build_parser", "glue_sort_values"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose error messages never show one of its ``secrets``."""
+
+    def __init__(self, *args: Any, secrets: Secrets, **kwargs: Any) -> None:
+        """Build the parser; ``secrets`` are redacted from its error messages."""
+        super().__init__(*args, **kwargs)
+        self.secrets = secrets
+
+    def error(self, message: str) -> NoReturn:
+        """Print usage and the redacted message on stderr, and exit with code 2."""
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {self.secrets.redact(message)}\n")
+
+
+def _epilog() -> str:
+    """Return the exit-code table shown at the end of ``--help``."""
+    lines = [f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES.items()]
+    return "exit codes:\n" + "\n".join(lines)
+
+
+def _connection_options(secrets: Secrets) -> argparse.ArgumentParser:
+    """Return the parent parser of the options every API command takes."""
+    parent = _Parser(add_help=False, allow_abbrev=False, secrets=secrets)
+    group = parent.add_argument_group("connection")
+    group.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help=f"organization access token (default: ${TOKEN_ENV}; prefer the variable, "
+        "command lines are visible to other users)",
+    )
+    group.add_argument(
+        "--sandbox", action="store_true", help="use the sandbox API (sandbox-api.polar.sh)"
+    )
+    group.add_argument(
+        "--base-url", metavar="URL", help="API base URL (overrides --sandbox), e.g. a test server"
+    )
+    group.add_argument(
+        "--timeout", type=seconds, metavar="SECONDS", help="per-attempt timeout (default 30)"
+    )
+    group.add_argument(
+        "--max-retries",
+        type=int_type(0),
+        metavar="N",
+        help="retries after a failed attempt (default 2; 0 disables)",
+    )
+    parent.add_argument(
+        "-v", "--verbose", action="store_true", help="log each HTTP request to stderr"
+    )
+    return parent
+
+
+def _listing_options(parser: argparse.ArgumentParser, *, default_format: str | None) -> None:
+    """Add the paging, format and progress options of ``list`` and ``demo``."""
+    parser.add_argument(
+        "--limit",
+        type=int_type(1, MAX_LIMIT),
+        default=MAX_LIMIT,
+        metavar="N",
+        help=f"links per page, 1..{MAX_LIMIT} (default {MAX_LIMIT}: fewest requests)",
+    )
+    parser.add_argument(
+        "--max-items", type=int_type(0), metavar="N", help="stop after N links (default: all)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int_type(1),
+        metavar="N",
+        help=f"page requests in flight (default {DEFAULT_CONCURRENCY})",
+    )
+    parser.add_argument(
+        "--format",
+        choices=LIST_FORMATS,
+        default=default_format,
+        help="jsonl: one JSON object per line; csv: flat columns with a header; "
+        "table: a rich table (needs rich) "
+        + ("(default: jsonl)" if default_format else "(default: table on a terminal, else jsonl)"),
+    )
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument("-q", "--quiet", action="store_true", help="never show the progress bar")
+    progress.add_argument(
+        "--progress",
+        action="store_true",
+        help="show the progress bar on stderr even when it is not a terminal (needs rich)",
+    )
+
+
+def _link_options(parser: argparse.ArgumentParser) -> None:
+    """Add the checkout-link field options shared by ``create`` and ``update``."""
+    parser.add_argument("--label", help="label (only shown to you)")
+    parser.add_argument("--units", type=int, metavar="N", help="units, >= 1")
+    parser.add_argument("--success-url", metavar="URL", help="redirect after payment")
+    parser.add_argument("--return-url", metavar="URL", help="the checkout's back link")
+    parser.add_argument(
+        "--allow-discount-codes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="let customers enter discount codes",
+    )
+    parser.add_argument(
+        "--require-billing-address",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="always ask for the full billing address",
+    )
+    parser.add_argument(
+        "--discount-id", metavar="ID", type=uuid_arg, help="discount applied by default"
+    )
+    parser.add_argument("--seats", type=int, metavar="N", help="seats, 1..10000")
+    parser.add_argument(
+        "--trial-interval", choices=TRIAL_INTERVALS, help="unit of the trial period"
+    )
+    parser.add_argument(
+        "--trial-interval-count", type=int, metavar="N", help="length of the trial period"
+    )
+    parser.add_argument(
+        "--metadata",
+        type=metadata_pair,
+        action="append",
+        metavar="KEY=VALUE",
+        help="metadata entry (repeatable); integers, floats, true/false are sent as such, "
+        "anything else as a string",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("json", "jsonl"),
+        default="json",
+        help="json: indented (default); jsonl: on one line",
+    )
+
+
+def _server_options(parser: argparse.ArgumentParser, *, default_links: int) -> None:
+    """Add the options describing the test server's data and speed."""
+    parser.add_argument(
+        "--links",
+        type=int_type(0),
+        default=default_links,
+        metavar="N",
+        help=f"checkout links to generate (default {default_links})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="seed of the generated data (default 0)"
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=non_negative_float,
+        default=0.0,
+        metavar="MS",
+        help="delay added to every response, in milliseconds (default 0)",
+    )
+
+
+def build_parser(secrets: Secrets) -> argparse.ArgumentParser:
+    """Return the ``polar-links`` argument parser with all its subcommands; its error
+    messages redact ``secrets``."""
+    parser = _Parser(
+        prog=PROG,
+        description="Work with Polar checkout links from the command line.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+        secrets=secrets,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    connection = _connection_options(secrets)
+
+    def add(name: str, handler: Handler, help_text: str, **kwargs: Any) -> _Parser:
+        """Add a subcommand that runs ``handler``."""
+        sub: _Parser = commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=_epilog(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
+            secrets=secrets,
+            **kwargs,
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    lst = add("list", cmd_list, "Stream every matching checkout link.", parents=[connection])
+    lst.add_argument(
+        "--org",
+        action="append",
+        metavar="ID",
+        type=uuid_arg,
+        help="only links of this organization (repeatable: any of them)",
+    )
+    lst.add_argument(
+        "--product",
+        action="append",
+        metavar="ID",
+        type=uuid_arg,
+        help="only links selling this product (repeatable: any of them)",
+    )
+    lst.add_argument(
+        "--sort",
+        action="append",
+        metavar="CRITERION",
+        help=f"sort criterion, applied in the order given (repeatable): "
+        f"{', '.join(SORTING_VALUES)}; '-' means descending (default: created_at)",
+    )
+    _listing_options(lst, default_format="jsonl")
+
+    get = add("get", cmd_get, "Print one checkout link as JSON.", parents=[connection])
+    get.add_argument("id", type=uuid_arg, help="the checkout link's id")
+    get.add_argument(
+        "--format",
+        choices=("json", "jsonl"),
+        default="json",
+        help="json: indented (default); jsonl: on one line",
+    )
+
+    create = add("create", cmd_create, "Create a checkout link.", parents=[connection])
+    shape = create.add_mutually_exclusive_group(required=True)
+    shape.add_argument(
+        "--product",
+        dest="products",
+        action="append",
+        metavar="ID",
+        type=uuid_arg,
+        help="a product the link sells (repeatable)",
+    )
+    shape.add_argument(
+        "--product-id", metavar="ID", type=uuid_arg, help="one product (deprecated by Polar)"
+    )
+    shape.add_argument(
+        "--product-price-id",
+        metavar="ID",
+        type=uuid_arg,
+        help="one product price (deprecated by Polar)",
+    )
+    _link_options(create)
+
+    update = add(
+        "update", cmd_update, "Change the given fields of a checkout link.", parents=[connection]
+    )
+    update.add_argument("id", type=uuid_arg, help="the checkout link's id")
+    update.add_argument(
+        "--product",
+        dest="products",
+        action="append",
+        metavar="ID",
+        type=uuid_arg,
+        help="replace the product list (repeatable)",
+    )
+    _link_options(update)
+    update.add_argument(
+        "--clear",
+        action="append",
+        choices=CLEARABLE,
+        default=[],
+        metavar="FIELD",
+        help=f"set a field to null (repeatable): {', '.join(CLEARABLE)} (metadata is emptied)",
+    )
+
+    delete = add("delete", cmd_delete, "Delete a checkout link.", parents=[connection])
+    delete.add_argument("id", type=uuid_arg, help="the checkout link's id")
+    delete.add_argument(
+        "-q", "--quiet", action="store_true", help="print no confirmation on stderr"
+    )
+
+    serve = add("serve", cmd_serve, "Run the bundled Polar test server in the foreground.")
+    _server_options(serve, default_links=250)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=int_type(0, 65535), default=0, help="port (default 0: a free port)"
+    )
+    serve.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help="the token the server accepts (default: polar_oat_local_test_token)",
+    )
+    serve.add_argument(
+        "-v", "--verbose", action="store_true", help="log the polar_links debug records to stderr"
+    )
+
+    demo = add(
+        "demo",
+        cmd_demo,
+        "List the links of an in-process test server (no token, no network) and time it.",
+    )
+    _server_options(demo, default_links=1000)
+    _listing_options(demo, default_format=None)
+    demo.add_argument(
+        "-v", "--verbose", action="store_true", help="log each HTTP request to stderr"
+    )
+    return parser
+
+
+def glue_sort_values(argv: Sequence[str]) -> list[str]:
+    """Turn ``--sort -label`` into ``--sort=-label``, which argparse would otherwise
+    read as an unknown option."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--sort" and i + 1 < len(argv) and argv[i + 1] in SORTING_VALUES:
+            out.append(f"--sort={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
