@@ -87,9 +87,13 @@ class Backoff:
 class RateLimit:
     """Client-side request budget: at most ``requests`` requests in any ``per`` seconds.
 
-    A token bucket holding ``burst`` requests (default: a tenth of ``requests``) that
-    refills at ``(requests - burst) / per`` requests per second, so no window of ``per``
-    seconds ever holds more than ``requests`` requests.
+    A request counts from when it is sent until ``per`` seconds after its answer
+    arrived, so no window of ``per`` seconds holds more than ``requests`` requests on
+    the server's clock (a sliding window, the stricter kind), and a long walk sustains
+    the whole budget: ``requests / per`` requests per second, less one round trip per
+    window. ``burst`` (default: a tenth of ``requests``) is how many requests may leave
+    back to back: a bucket of that size refilled at ``requests / per`` per second, so
+    the budget is spread over the window rather than spent in one go.
     """
 
     requests: int
@@ -118,13 +122,13 @@ class RateLimit:
 
     @property
     def capacity(self) -> int:
-        """Requests the bucket holds when full."""
+        """Requests that may leave back to back: ``burst``, or a tenth of ``requests``."""
         return self.burst if self.burst is not None else max(1, self.requests // 10)
 
     @property
     def refill_per_second(self) -> float:
-        """Requests added to the bucket per second."""
-        return max(self.requests - self.capacity, 1) / self.per
+        """Requests per second the budget sustains (added to the burst bucket per second)."""
+        return self.requests / self.per
 
 
 _KNOWN_HOST_LIMITS = {

@@ -206,6 +206,7 @@ class Transport:
         if self._closed:
             return
         self._closed = True
+        await self.throttle.aclose()
         if self._owns_session and self._session is not None:
             await self._session.close()
 
@@ -240,11 +241,16 @@ class Transport:
         limited = 0  # 429s this request got
         first_limited = 0.0  # when it got the first (monotonic seconds)
         while True:
-            await self.throttle.acquire()
+            slot = await self.throttle.acquire()
             sent += 1
             started = time.monotonic()
             try:
-                response = await self._send(session, method, url, body, client_timeout)
+                try:
+                    response = await self._send(session, method, url, body, client_timeout)
+                finally:
+                    # The server stamped the request between sending and now: the budget
+                    # counts it until ``per`` seconds from now.
+                    slot.release()
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 if _decompressed_too_large(exc):
                     # aiohttp's own limit on an inflating body, below our cap: the same

@@ -19,11 +19,9 @@ from polar_links import (
     InternalServerError,
     NotFoundError,
     Polar,
-    RateLimit,
     RateLimitError,
     ResponseTooLargeError,
 )
-from polar_links._ratelimit import Throttle
 
 from . import factories as f
 from .conftest import BASE, FAST_BACKOFF, TOKEN, count_requests, sent
@@ -252,72 +250,6 @@ async def test_a_redirect_on_the_same_host_keeps_the_token(polar: Polar, api: ai
 
 
 # ------------------------------------------------------------ token bucket (virtual time)
-
-
-class VirtualClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-async def test_the_token_bucket_never_exceeds_the_limit_in_any_window(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    clock = VirtualClock()
-    monkeypatch.setattr("polar_links._ratelimit.asyncio.sleep", clock.sleep)
-    limit = RateLimit(requests=100, per=60.0)
-    throttle = Throttle(limit, clock=clock)
-    sent_at = []
-    for _ in range(400):
-        await throttle.acquire()
-        sent_at.append(clock.now)
-    # The burst goes out at once, then the steady rate: no 60 s window holds > 100.
-    assert sent_at[: limit.capacity] == [0.0] * limit.capacity
-    for i, start in enumerate(sent_at):
-        in_window = sum(1 for t in sent_at[i:] if t < start + 60.0)
-        assert in_window <= 100
-    steady = sent_at[-1] - sent_at[-101]
-    assert steady == pytest.approx(100 / limit.refill_per_second)
-
-
-async def test_waiters_get_tokens_in_arrival_order_with_one_sleep_each(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    real_sleep = asyncio.sleep
-    sleeps = 0
-
-    async def counting_sleep(seconds: float) -> None:
-        nonlocal sleeps
-        sleeps += 1
-        await real_sleep(seconds)
-
-    throttle = Throttle(RateLimit(requests=200, per=1.0, burst=1))  # a token every ~5 ms
-    await throttle.acquire()  # the bucket is empty now
-    monkeypatch.setattr("polar_links._ratelimit.asyncio.sleep", counting_sleep)
-    order: list[int] = []
-
-    async def worker(i: int) -> None:
-        await throttle.acquire()
-        order.append(i)
-
-    await asyncio.gather(*(worker(i) for i in range(10)))
-    assert order == list(range(10))
-    # One sleeper at a time: about one sleep per token, not every waiter per token.
-    assert sleeps <= 12
-
-
-async def test_a_cooldown_holds_the_next_acquire(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = VirtualClock()
-    monkeypatch.setattr("polar_links._ratelimit.asyncio.sleep", clock.sleep)
-    throttle = Throttle(None, clock=clock)
-    throttle.cool_down(7.5)
-    await throttle.acquire()
-    assert clock.now == pytest.approx(7.5)
 
 
 async def test_a_not_found_is_raised_without_retry_even_with_a_large_budget(
