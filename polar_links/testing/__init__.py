@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._app import DEFAULT_TOKEN, KNOWN_VERSIONS, RecordedRequest, create_app
+    from ._budget import RequestBudget
     from ._data import CHECKOUT_URL_BASE, Catalogue, build_catalogue, generate_links
     from ._faults import Faults
     from ._server import PolarTestServer, serve_forever
@@ -34,6 +35,7 @@ __all__ = [
     "LinkStore",
     "PolarTestServer",
     "RecordedRequest",
+    "RequestBudget",
     "build_catalogue",
     "create_app",
     "generate_links",
@@ -50,6 +52,7 @@ _HOMES = {
     "LinkStore": "._store",
     "PolarTestServer": "._server",
     "RecordedRequest": "._app",
+    "RequestBudget": "._budget",
     "build_catalogue": "._data",
     "create_app": "._app",
     "generate_links": "._data",

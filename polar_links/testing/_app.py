@@ -2,7 +2,7 @@
 
 Request pipeline, in order: record arrival -> ``faults.latency`` -> one scheduled fault
 (hang / drop / fail) -> ``Polar-Version`` check -> route exists -> bearer token ->
-write scope -> rate limit -> handler. The response status is then written into the
+write scope -> rate limit -> request budget (``_budget.py``) -> handler. The response status is then written into the
 request's :class:`RecordedRequest`.
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from ._budget import RequestBudget, budget_middleware
 from ._data import build_catalogue, generate_links
 from ._faults import Faults, ScheduledFault
 from ._store import LinkStore
@@ -99,6 +100,7 @@ class ServerState:
     read_only_token: str | None = None
     faults: Faults = field(default_factory=Faults)
     requests: list[RecordedRequest] = field(default_factory=list)
+    budget: RequestBudget = field(default_factory=RequestBudget)
     _waiters: set[asyncio.Future[None]] = field(default_factory=set)
     _closing: bool = False
 
@@ -427,12 +429,14 @@ def create_app(
     read_only_token: str | None = None,
     faults: Faults | None = None,
     requests: list[RecordedRequest] | None = None,
+    budget: RequestBudget | None = None,
 ) -> web.Application:
     """Return an aiohttp application serving the checkout-links API from ``store``.
 
     ``store`` defaults to 250 links generated from seed 0. ``token`` may read and write;
     ``read_only_token`` (optional) may only read (writes get 403). ``faults`` and
     ``requests`` default to fresh objects; pass your own to steer and observe the app.
+    ``budget`` (a :class:`RequestBudget`, off by default) limits requests per token.
     Hung and delayed requests are released when the app shuts down.
     """
     if store is None:
@@ -444,13 +448,16 @@ def create_app(
         read_only_token=read_only_token,
         faults=faults if faults is not None else Faults(),
         requests=requests if requests is not None else [],
+        budget=budget if budget is not None else RequestBudget(),
     )
     return _build(state)
 
 
 def _build(state: ServerState) -> web.Application:
     handlers = _Handlers(state)
-    app = web.Application(middlewares=[_Pipeline(state).middleware], client_max_size=4 * 1024**2)
+    # The budget runs inside the pipeline: after authentication, before the handlers.
+    middlewares = [_Pipeline(state).middleware, budget_middleware(state.budget)]
+    app = web.Application(middlewares=middlewares, client_max_size=4 * 1024**2)
 
     async def release(_: web.Application) -> None:
         state.release_all()

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from ._app import DEFAULT_TOKEN, RecordedRequest, create_app
+from ._budget import RequestBudget
 from ._data import Catalogue, build_catalogue, generate_links
 from ._faults import Faults
 from ._store import LinkStore
@@ -35,7 +36,8 @@ class PolarTestServer:
     ``http://127.0.0.1:<port>``.
 
     Attributes: ``token`` (read/write bearer token), ``read_only_token`` (reads only,
-    or ``None``), ``faults`` (:class:`Faults` knobs), ``requests`` (list of the last 100,000
+    or ``None``), ``faults`` (:class:`Faults` knobs), ``budget`` (a
+    :class:`RequestBudget`, off until its ``requests`` is set), ``requests`` (list of the last 100,000
     :class:`RecordedRequest`, in arrival order; ``clear()`` it freely) and ``store``
     (:class:`LinkStore`).
     """
@@ -64,6 +66,7 @@ class PolarTestServer:
         self.host = host
         self.port = port
         self.faults = Faults()
+        self.budget = RequestBudget()
         self.requests: list[RecordedRequest] = []
         self.store = LinkStore(items, catalogue)
         self._runner: web.AppRunner | None = None
@@ -101,6 +104,7 @@ class PolarTestServer:
             read_only_token=self.read_only_token,
             faults=self.faults,
             requests=self.requests,
+            budget=self.budget,
         )
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT
@@ -205,14 +209,18 @@ async def serve_forever(
     token: str = DEFAULT_TOKEN,
     latency_ms: float = 0,
     ready: Callable[[str], None] | None = None,
+    budget: tuple[int, float] | None = None,
 ) -> None:
     """Run a :class:`PolarTestServer` until cancelled (e.g. by Ctrl-C).
 
-    ``latency_ms`` milliseconds are added to every request. ``ready(base_url)`` is called
-    once, as soon as the server listens.
+    ``latency_ms`` milliseconds are added to every request. ``budget``: ``(requests,
+    seconds)``, a sliding-window budget per token (none by default). ``ready(base_url)``
+    is called once, as soon as the server listens.
     """
     async with PolarTestServer(links=links, seed=seed, token=token, host=host, port=port) as server:
         server.faults.latency = latency_ms / 1000
+        if budget is not None:
+            server.budget.requests, server.budget.per = budget
         if ready is not None:
             ready(server.base_url)
         await asyncio.Event().wait()
