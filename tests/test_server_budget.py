@@ -9,6 +9,7 @@ import sys
 import aiohttp
 import pytest
 
+from polar_links.cli import main
 from polar_links.testing import PolarTestServer, RequestBudget
 
 LIST = "/v1/checkout-links/"
@@ -84,23 +85,33 @@ def test_serve_takes_a_budget_flag() -> None:
         "            async with s.get(url + '/v1/checkout-links/') as r:\n"
         "                print(r.status, r.headers.get('Retry-After'))\n"
     )
-    server = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "polar_links.testing", "--port", "0", "--budget", "2/60"],
         stdout=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip().rsplit(" ", 1)[1]
-        token = server.stdout.readline().strip().split(": ", 1)[1]
-        out = subprocess.run(
-            [sys.executable, "-c", probe + f"asyncio.run(main({url!r}, {token!r}))"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    ) as server:
+        try:
+            assert server.stdout is not None
+            url = server.stdout.readline().strip().rsplit(" ", 1)[1]
+            token = server.stdout.readline().strip().split(": ", 1)[1]
+            out = subprocess.run(
+                [sys.executable, "-c", probe + f"asyncio.run(main({url!r}, {token!r}))"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            ).stdout
+        finally:
+            server.terminate()
     assert out.split("\n")[:3] == ["200 None", "200 None", "429 60"]
+
+
+@pytest.mark.parametrize("value", ["300", "0/5", "300/0", "300/x", "a/5"])
+def test_serve_rejects_a_budget_that_is_not_requests_per_seconds(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    assert main(["serve", "--budget", value]) == 2
+    assert (
+        f"argument --budget: expected REQUESTS/SECONDS such as 300/5 (a positive integer and "
+        f"a positive number of seconds), got {value!r}" in capsys.readouterr().err
+    )

@@ -200,6 +200,7 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
                 token=token,
                 latency_ms=args.latency_ms,
                 ready=ready,
+                budget=args.budget,
             )
 
     try:

@@ -25,7 +25,7 @@ from ._commands import (
 from ._output import LIST_FORMATS
 from ._redact import TOKEN_ENV, Secrets
 from ._runtime import EXIT_CODES, EXIT_USAGE, PROG, Handler
-from ._types import int_type, metadata_pair, non_negative_float, seconds, uuid_arg
+from ._types import budget_arg, int_type, metadata_pair, non_negative_float, seconds, uuid_arg
 
 __all__ = ["build_parser", "glue_sort_values"]
 
@@ -305,6 +305,13 @@ def build_parser(secrets: Secrets) -> argparse.ArgumentParser:
         "--token",
         metavar="TOKEN",
         help="the token the server accepts (default: polar_oat_local_test_token)",
+    )
+    serve.add_argument(
+        "--budget",
+        type=budget_arg,
+        metavar="REQUESTS/SECONDS",
+        help="answer 429 past this many requests per token in any window of SECONDS "
+        "(e.g. 500/60, Polar's production budget; default: no budget)",
     )
     serve.add_argument(
         "-v", "--verbose", action="store_true", help="log the polar_links debug records to stderr"

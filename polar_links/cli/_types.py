@@ -12,6 +12,7 @@ from .._exceptions import InvalidArgumentError
 from .._validation import check_uuid
 
 __all__ = [
+    "budget_arg",
     "float_type",
     "int_type",
     "metadata_pair",
@@ -73,6 +74,21 @@ def float_type(what: str, allowed: str, accept: Callable[[float], bool]) -> Call
 seconds = float_type("a number of seconds", "a positive number of seconds", lambda v: v > 0)
 #: A finite number >= 0.
 non_negative_float = float_type("a number", "a number >= 0", lambda v: v >= 0)
+
+
+def budget_arg(text: str) -> tuple[int, float]:
+    """Parse ``REQUESTS/SECONDS`` (e.g. ``300/5``): a request budget per window."""
+    requests, sep, per = text.partition("/")
+    try:
+        budget = (int(requests), float(per))
+    except ValueError:
+        budget = None
+    if not sep or budget is None or budget[0] < 1 or not (0 < budget[1] < math.inf):
+        raise argparse.ArgumentTypeError(
+            f"expected REQUESTS/SECONDS such as 300/5 (a positive integer and a positive "
+            f"number of seconds), got {text!r}"
+        )
+    return budget
 
 
 def metadata_value(text: str) -> str | int | float | bool:

@@ -2,8 +2,8 @@
 
 Request pipeline, in order: record arrival -> ``faults.latency`` -> one scheduled fault
 (hang / drop / fail) -> ``Polar-Version`` check -> route exists -> bearer token ->
-write scope -> rate limit -> request budget (``_budget.py``) -> handler. The response status is then written into the
-request's :class:`RecordedRequest`.
+write scope -> rate limit -> request budget (``_budget.py``) -> handler. The response
+status is then written into the request's :class:`RecordedRequest`.
 """
 
 from __future__ import annotations

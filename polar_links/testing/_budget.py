@@ -61,9 +61,7 @@ class RequestBudget:
         return max(1, math.ceil(frees_in))
 
 
-def budget_middleware(
-    budget: RequestBudget,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def budget_middleware(budget: RequestBudget) -> Callable[..., Awaitable[web.StreamResponse]]:
     """An aiohttp middleware answering 429 (empty body) to requests over ``budget``.
 
     It must run after authentication: it reads the bearer token as the budget's key.

@@ -37,9 +37,9 @@ class PolarTestServer:
 
     Attributes: ``token`` (read/write bearer token), ``read_only_token`` (reads only,
     or ``None``), ``faults`` (:class:`Faults` knobs), ``budget`` (a
-    :class:`RequestBudget`, off until its ``requests`` is set), ``requests`` (list of the last 100,000
-    :class:`RecordedRequest`, in arrival order; ``clear()`` it freely) and ``store``
-    (:class:`LinkStore`).
+    :class:`RequestBudget`, off until its ``requests`` is set), ``requests`` (list of
+    the last 100,000 :class:`RecordedRequest`, in arrival order; ``clear()`` it freely)
+    and ``store`` (:class:`LinkStore`).
     """
 
     def __init__(
