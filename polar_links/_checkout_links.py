@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from ._config import Timeout, check_concurrency, check_max_retries, coerce_timeout
+from ._config import Timeout
 from ._decoding import decode_link, decode_list
 from ._exceptions import InvalidArgumentValueError, InvalidResponseError, snippet
 from ._models import CheckoutLink
+from ._options import NOT_GIVEN, CallOptions, NotGiven, RequestOptions
 from ._pagination import CheckoutLinkPaginator, Page
 from ._query import MAX_LIMIT, check_page_args, list_query, page_query
 from ._requests import CheckoutLinkCreate, CheckoutLinkUpdate, check_fields, encode_body
@@ -29,9 +30,18 @@ Ids = IdLike | Sequence[IdLike]
 class CheckoutLinks:
     """The checkout-links resource of one :class:`~polar_links.Polar` client."""
 
-    def __init__(self, transport: Transport, *, concurrency: int) -> None:
+    def __init__(self, transport: Transport, options: CallOptions) -> None:
         self._transport = transport
-        self._concurrency = concurrency
+        self._options = options
+
+    def _call_options(
+        self,
+        timeout: Timeout | float | NotGiven | None,
+        max_retries: int | NotGiven | None,
+        concurrency: int | NotGiven | None = NOT_GIVEN,
+    ) -> CallOptions:
+        given = RequestOptions.of(timeout=timeout, max_retries=max_retries, concurrency=concurrency)
+        return self._options.override(given)
 
     def list(
         self,
@@ -42,9 +52,9 @@ class CheckoutLinks:
         limit: int = MAX_LIMIT,
         page: int = 1,
         max_items: int | None = None,
-        concurrency: int | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
+        concurrency: int | NotGiven | None = NOT_GIVEN,
+        timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven | None = NOT_GIVEN,
     ) -> CheckoutLinkPaginator:
         """List checkout links; returns a paginator without sending anything.
 
@@ -53,19 +63,20 @@ class CheckoutLinks:
         ``limit``: links per page, 1..100 (default 100: fewest requests).
         ``page``: the page to start from (1-based). ``max_items``: stop after this many
         links, without fetching further pages. ``concurrency``: page requests in flight
-        at once (default: the client's). ``timeout`` (seconds) and ``max_retries``
-        apply to each page request. Arguments are checked now, before any request.
+        at once. ``timeout`` (seconds per attempt, ``None``: no limit) and
+        ``max_retries`` apply to each page request. Left out (or ``None``, except
+        ``timeout``), a setting is the client's. Arguments are checked now, before any
+        request.
         """
         base = list_query(organization_id=organization_id, product_id=product_id, sorting=sorting)
         page, limit = check_page_args(page, limit)
         if max_items is not None:
             check_int("max_items", max_items, minimum=0)
-        concurrency = self._concurrency if concurrency is None else check_concurrency(concurrency)
-        per_call = _per_call(timeout, max_retries)
+        options = self._call_options(timeout, max_retries, concurrency)
 
         async def fetch_page(number: int) -> Page:
             response = await self._transport.request(
-                "GET", _PATH, query=page_query(base, number, limit), **per_call
+                "GET", _PATH, options, query=page_query(base, number, limit)
             )
             try:
                 items, pagination, skipped = decode_list(response.body)
@@ -74,19 +85,24 @@ class CheckoutLinks:
             return Page(items, number, pagination.total_count, pagination.max_page, skipped)
 
         return CheckoutLinkPaginator(
-            fetch_page, start_page=page, limit=limit, max_items=max_items, concurrency=concurrency
+            fetch_page, start_page=page, max_items=max_items, concurrency=options.concurrency
         )
 
     async def get(
         self,
         id: IdLike,
         *,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
+        timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven | None = NOT_GIVEN,
     ) -> CheckoutLink:
-        """Return the checkout link with this id; raises ``NotFoundError`` if there is none."""
+        """Return the checkout link with this id; raises ``NotFoundError`` if there is none.
+
+        ``timeout`` (seconds per attempt, ``None``: no limit) and ``max_retries``: left
+        out, the client's.
+        """
         path = _PATH + check_uuid("id", id)
-        response = await self._transport.request("GET", path, **_per_call(timeout, max_retries))
+        options = self._call_options(timeout, max_retries)
+        response = await self._transport.request("GET", path, options)
         return _link(response)
 
     async def create(
@@ -107,8 +123,8 @@ class CheckoutLinks:
         trial_interval: Literal["day", "week", "month", "year"] | None = None,
         trial_interval_count: int | None = None,
         metadata: dict[str, str | int | float | bool] | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
+        timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven | None = NOT_GIVEN,
     ) -> CheckoutLink:
         """Create a checkout link and return it.
 
@@ -120,6 +136,7 @@ class CheckoutLinks:
         A create is never retried once it may have reached the server, so it can never
         make two links; ``max_retries`` bounds the retries after failures to connect.
         """
+        options = self._call_options(timeout, max_retries)
         shapes = {
             "products": products,
             "product_id": product_id,
@@ -156,9 +173,7 @@ class CheckoutLinks:
         else:
             fields["product_price_id"] = check_uuid("product_price_id", product_price_id)
         body = CheckoutLinkCreate(payment_processor=payment_processor, **fields)
-        response = await self._transport.request(
-            "POST", _PATH, body=encode_body(body), **_per_call(timeout, max_retries)
-        )
+        response = await self._transport.request("POST", _PATH, options, body=encode_body(body))
         return _link(response)
 
     async def update(
@@ -177,8 +192,8 @@ class CheckoutLinks:
         trial_interval: Literal["day", "week", "month", "year"] | UnsetType | None = UNSET,
         trial_interval_count: int | UnsetType | None = UNSET,
         metadata: dict[str, str | int | float | bool] | UnsetType = UNSET,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
+        timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven | None = NOT_GIVEN,
     ) -> CheckoutLink:
         """Change the given fields of a checkout link and return it.
 
@@ -187,6 +202,7 @@ class CheckoutLinks:
         replaces the whole product list; ``metadata`` replaces the whole map.
         """
         path = _PATH + check_uuid("id", id)
+        options = self._call_options(timeout, max_retries)
         fields = check_fields(
             {
                 "products": products,
@@ -204,17 +220,15 @@ class CheckoutLinks:
             }
         )
         body = encode_body(CheckoutLinkUpdate(**fields))
-        response = await self._transport.request(
-            "PATCH", path, body=body, **_per_call(timeout, max_retries)
-        )
+        response = await self._transport.request("PATCH", path, options, body=body)
         return _link(response)
 
     async def delete(
         self,
         id: IdLike,
         *,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
+        timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven | None = NOT_GIVEN,
     ) -> None:
         """Delete the checkout link with this id; raises ``NotFoundError`` if there is none.
 
@@ -223,16 +237,8 @@ class CheckoutLinks:
         that 404 counts as success, so the call returns ``None`` once the link is deleted.
         """
         path = _PATH + check_uuid("id", id)
-        await self._transport.request(
-            "DELETE", path, gone_after_retry_ok=True, **_per_call(timeout, max_retries)
-        )
-
-
-def _per_call(timeout: Timeout | float | None, max_retries: int | None) -> dict[str, Any]:
-    return {
-        "timeout": None if timeout is None else coerce_timeout(timeout),
-        "max_retries": None if max_retries is None else check_max_retries(max_retries),
-    }
+        options = self._call_options(timeout, max_retries)
+        await self._transport.request("DELETE", path, options, gone_is_done=True)
 
 
 def _link(response: Response) -> CheckoutLink:

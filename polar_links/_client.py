@@ -6,9 +6,7 @@ import os
 import re
 import ssl as ssl_module
 from types import TracebackType
-from typing import Literal
-
-import aiohttp
+from typing import TYPE_CHECKING, Literal
 
 from ._checkout_links import CheckoutLinks
 from ._config import (
@@ -18,13 +16,17 @@ from ._config import (
     Timeout,
     check_concurrency,
     check_max_retries,
-    coerce_timeout,
     default_rate_limit,
 )
 from ._exceptions import InvalidArgumentTypeError, InvalidArgumentValueError
+from ._options import NOT_GIVEN, CallOptions, NotGiven, RequestOptions, timeout_option
 from ._ratelimit import Throttle
-from ._transport import Secret, Transport, check_base_url
+from ._security import Secret, check_base_url
+from ._transport import Transport, check_session
 from ._validation import check_int
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["DEFAULT_CONCURRENCY", "Polar"]
 
@@ -47,13 +49,15 @@ class Polar:
     """An async client for the Polar API's checkout links.
 
     Use it as ``async with Polar(...) as polar:`` (or call ``await polar.aclose()``),
-    and keep one per application: it holds a connection pool.
+    and keep one per application: it holds a connection pool. :meth:`with_options`
+    gives views of it with other settings that share that pool.
 
     ``access_token``: an organization access token; defaults to the
     ``POLAR_ACCESS_TOKEN`` environment variable. ``environment``: ``"production"`` or
     ``"sandbox"``. ``base_url`` overrides the environment (e.g. the bundled test
-    server's ``http://127.0.0.1:PORT``). ``timeout``: a :class:`Timeout` or a number of
-    seconds per attempt. ``max_retries``: retries after the first attempt (0 disables).
+    server's ``http://127.0.0.1:PORT``). ``timeout``: a :class:`Timeout`, a number of
+    seconds per attempt, or ``None`` for no time limit. ``max_retries``: retries
+    after the first attempt (0 disables).
     ``backoff``: waits between retries. ``rate_limit``: client-side request budget;
     ``"auto"`` uses Polar's documented limit for the production (500/min) and sandbox
     (100/min) hosts and none for other hosts; ``None`` disables it. ``concurrency``:
@@ -70,7 +74,7 @@ class Polar:
         *,
         environment: Literal["production", "sandbox"] = "production",
         base_url: str | None = None,
-        timeout: Timeout | float = _DEFAULT_TIMEOUT,
+        timeout: Timeout | float | None = _DEFAULT_TIMEOUT,
         max_retries: int = 2,
         backoff: Backoff = _DEFAULT_BACKOFF,
         rate_limit: RateLimit | Literal["auto"] | None = _AUTO,
@@ -100,10 +104,7 @@ class Polar:
             raise InvalidArgumentValueError(
                 f"api_version must look like '2026-10' (YYYY-MM), got {api_version!r}"
             )
-        if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise InvalidArgumentTypeError(
-                f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
-            )
+        check_session(session)
         if ssl is not None and session is not None:
             raise InvalidArgumentValueError(
                 "ssl applies to the client's own connection pool; with session=..., set the "
@@ -124,13 +125,15 @@ class Polar:
             allow_insecure_http=allow_insecure_http,
         )
         self._environment = environment
-        concurrency = check_concurrency(concurrency)
+        self._options = CallOptions(
+            timeout=timeout_option(timeout),
+            max_retries=check_max_retries(max_retries),
+            concurrency=check_concurrency(concurrency),
+        )
         self._transport = Transport(
             base_url=url,
             token=Secret(token),
             api_version=api_version,
-            timeout=coerce_timeout(timeout),
-            max_retries=check_max_retries(max_retries),
             backoff=backoff,
             throttle=Throttle(default_rate_limit(str(url)) if rate_limit == _AUTO else rate_limit),
             max_response_bytes=check_int("max_response_bytes", max_response_bytes, minimum=1024),
@@ -138,8 +141,34 @@ class Polar:
             ssl=ssl,
             connection_limit=_CONNECTION_LIMIT,
         )
+        self._owns_transport = True
         #: The checkout-links resource: ``list``, ``get``, ``create``, ``update``, ``delete``.
-        self.checkout_links = CheckoutLinks(self._transport, concurrency=concurrency)
+        self.checkout_links = CheckoutLinks(self._transport, self._options)
+
+    def with_options(
+        self,
+        *,
+        timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        concurrency: int | NotGiven = NOT_GIVEN,
+    ) -> Polar:
+        """Return a view of this client whose calls use these settings by default.
+
+        The view shares this client's connection pool, rate limiter and 429 pause; it
+        owns none of them. Closing the view (``aclose()``, leaving ``async with``) leaves
+        the pool open; closing the client that ``Polar(...)`` created closes it for every
+        view. Settings left out keep this client's; ``timeout=None`` means no time
+        limit per attempt. A call's own ``timeout=``/``max_retries=``/``concurrency=``
+        still win over the view's.
+        """
+        given = RequestOptions.of(timeout=timeout, max_retries=max_retries, concurrency=concurrency)
+        # Not copy.copy: a client refuses to be pickled, which copy relies on.
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view._options = self._options.override(given)
+        view._owns_transport = False
+        view.checkout_links = CheckoutLinks(self._transport, view._options)
+        return view
 
     @property
     def base_url(self) -> str:
@@ -148,12 +177,16 @@ class Polar:
 
     @property
     def closed(self) -> bool:
-        """True once the client has been closed; it cannot be used again."""
+        """True once the client (the one ``Polar(...)`` created, for a view) has been
+        closed; it cannot be used again."""
         return self._transport.closed
 
     async def aclose(self) -> None:
-        """Close the client's connection pool (not an injected session). Idempotent."""
-        await self._transport.aclose()
+        """Close the client's connection pool (not an injected session), for every view
+        of it too. On a view from :meth:`with_options`, does nothing: the pool belongs to
+        the client. Idempotent."""
+        if self._owns_transport:
+            await self._transport.aclose()
 
     async def __aenter__(self) -> Polar:
         self._transport.open()
@@ -169,7 +202,8 @@ class Polar:
 
     def __repr__(self) -> str:
         state = " closed" if self.closed else ""
-        return f"<Polar base_url={self.base_url!r} access_token='***'{state}>"
+        view = "" if self._owns_transport else " view"
+        return f"<Polar{view} base_url={self.base_url!r} access_token='***'{state}>"
 
     def __reduce__(self) -> None:  # type: ignore[override]
         raise TypeError("a Polar client cannot be pickled (it holds a token and a connection pool)")

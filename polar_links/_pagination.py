@@ -61,13 +61,11 @@ class CheckoutLinkPaginator:
         fetch_page: FetchPage,
         *,
         start_page: int,
-        limit: int,
         max_items: int | None,
         concurrency: int,
     ) -> None:
         self._fetch_page = fetch_page
         self._start_page = start_page
-        self._limit = limit
         self._max_items = max_items
         self._concurrency = concurrency
 

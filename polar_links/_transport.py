@@ -7,13 +7,8 @@ This is the only module that touches aiohttp.
 from __future__ import annotations
 
 import asyncio
-import datetime
-import email.utils
-import ipaddress
 import logging
-import math
 import platform
-import random
 import ssl as ssl_module
 import time
 from dataclasses import dataclass
@@ -29,23 +24,24 @@ from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
     InvalidArgumentTypeError,
-    InvalidArgumentValueError,
     RateLimitError,
     ResponseTooLargeError,
     snippet,
     status_error_class,
 )
+from ._options import CallOptions
 from ._ratelimit import Throttle
+from ._retry import Answer, Failure, RetryRules, RetryState, Verdict, decide, parse_retry_after
+from ._security import Secret
 from ._version import __version__
 
-__all__ = ["Response", "Secret", "Transport", "check_base_url"]
+__all__ = ["Response", "Transport", "check_session"]
 
 logger = logging.getLogger("polar_links")
 
 USER_AGENT = (
     f"polar-links/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
 )
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-polar-request-id")
@@ -61,65 +57,6 @@ _CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
 )
 
 
-class Secret:
-    """Holds the access token; prints as ``'***'`` and refuses to be pickled."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The token itself, for the Authorization header only."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("the Polar access token cannot be pickled")
-
-
-def is_loopback(host: str | None) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_base_url(base_url: str, *, allow_insecure_http: bool) -> URL:
-    """Return ``base_url`` parsed, or raise ValueError if the token could leak over it.
-
-    ``https://`` is always accepted; ``http://`` only for loopback hosts, unless
-    ``allow_insecure_http`` is True.
-    """
-    if not isinstance(base_url, str):
-        raise InvalidArgumentTypeError(f"base_url must be a str, got {type(base_url).__name__}")
-    url = URL(base_url)
-    if url.scheme not in ("http", "https") or not url.host:
-        raise InvalidArgumentValueError(
-            f"base_url must be an http:// or https:// URL, got {base_url!r}"
-        )
-    if url.query_string or url.fragment:
-        raise InvalidArgumentValueError(
-            f"base_url must not have a query or fragment, got {base_url!r}"
-        )
-    if url.scheme == "http" and not is_loopback(url.host) and not allow_insecure_http:
-        raise InvalidArgumentValueError(
-            f"base_url {base_url!r} is plain http to a non-loopback host: the access token "
-            "would travel unencrypted. Use https://, or pass allow_insecure_http=True if you "
-            "really mean it."
-        )
-    return url.with_path(url.path.rstrip("/"))
-
-
 @dataclass(frozen=True, slots=True)
 class Response:
     """A finished HTTP exchange: status, headers and the whole body (bytes)."""
@@ -131,12 +68,20 @@ class Response:
     url: str
 
 
-class Transport:
-    """Sends requests to one API base URL with one connection pool.
+def check_session(session: object) -> None:
+    """Raise unless ``session`` is None or an ``aiohttp.ClientSession``."""
+    if session is not None and not isinstance(session, aiohttp.ClientSession):
+        raise InvalidArgumentTypeError(
+            f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
+        )
 
-    Retries connection failures, timeouts, 408, 429 and 5xx with exponential backoff and
-    full jitter (or the server's ``Retry-After``); a POST is retried only after a failure
-    to connect, never after it may have reached the server.
+
+class Transport:
+    """Sends requests to one API base URL with one connection pool (the pool of every
+    view of a client: the client that created it closes it).
+
+    Each attempt: wait for the throttle, send, then obey the retry decision
+    (:mod:`polar_links._retry`): return, raise, or wait and send again.
     """
 
     def __init__(
@@ -145,8 +90,6 @@ class Transport:
         base_url: URL,
         token: Secret,
         api_version: str | None,
-        timeout: Timeout,
-        max_retries: int,
         backoff: Backoff,
         throttle: Throttle,
         max_response_bytes: int,
@@ -156,8 +99,6 @@ class Transport:
     ) -> None:
         self.base_url = base_url
         self._token = token
-        self.timeout = timeout
-        self.max_retries = max_retries
         self.backoff = backoff
         self.throttle = throttle
         self.max_response_bytes = max_response_bytes
@@ -214,100 +155,83 @@ class Transport:
         self,
         method: str,
         path: str,
+        options: CallOptions,
         *,
         query: list[tuple[str, str]] | None = None,
         body: bytes | None = None,
-        timeout: Timeout | None = None,
-        max_retries: int | None = None,
-        gone_after_retry_ok: bool = False,
+        gone_is_done: bool = False,
     ) -> Response:
-        """Send one API request, retrying as configured, and return its 2xx response.
+        """Send one API request with ``options`` (timeout per attempt, retries), retrying
+        as :func:`~polar_links._retry.decide` says, and return its 2xx response.
 
         Raises an :class:`APIStatusError` subclass for a 4xx/5xx answer,
         :class:`APIConnectionError`/:class:`APITimeoutError` for transport failures.
-        ``gone_after_retry_ok``: a 404 to a retry (not to the first attempt) is returned
-        as a response: a DELETE whose first attempt was applied before its answer was
-        lost has done its job.
+        ``gone_is_done``: a 404 after an attempt that may have been applied is returned
+        as a response (a DELETE whose answer was lost has done its job).
         """
         session = self._get_session()
         url = self.base_url.with_path(self.base_url.path.rstrip("/") + path, encoded=True)
         if query:
             url = url.with_query(query)
-        retries = self.max_retries if max_retries is None else max_retries
-        client_timeout = _client_timeout(timeout or self.timeout)
         shown = f"{path}?{url.raw_query_string}" if query else path  # for the log: page numbers
-        attempt = 0  # retries after failures, bounded by max_retries
+        rules = RetryRules(method, options.max_retries, self.backoff, gone_is_done)
+        client_timeout = _client_timeout(options.timeout)
+        state = RetryState()
         sent = 0  # every attempt, 429s included
-        limited = 0  # 429s this request got
-        first_limited = 0.0  # when it got the first (monotonic seconds)
         while True:
             slot = await self.throttle.acquire()
             sent += 1
             started = time.monotonic()
             try:
-                try:
-                    response = await self._send(session, method, url, body, client_timeout)
-                finally:
-                    # The server stamped the request between sending and now: the budget
-                    # counts it until ``per`` seconds from now.
-                    slot.release()
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                if _decompressed_too_large(exc):
-                    # aiohttp's own limit on an inflating body, below our cap: the same
-                    # answer would come again, so no retry.
-                    raise ResponseTooLargeError(
-                        f"response to {method} {url} inflates past aiohttp's decompression "
-                        f"limit (max_response_bytes={self.max_response_bytes})",
-                        limit=self.max_response_bytes,
-                        method=method,
-                        url=str(url),
-                    ) from exc
-                error = _connection_error(exc, method, url)
-                may_retry = attempt < retries and _replayable(method, exc)
-                delay = self._backoff_delay(attempt) if may_retry else None
-                self._log(method, shown, type(error).__name__, sent, started, delay)
-                if delay is None:
-                    raise error from exc
-                await asyncio.sleep(delay)
-                attempt += 1
-                continue
-            status = response.status
-            # A 404 after an attempt that may have been applied (not after a 429, which
-            # never was) means that attempt did the job.
-            if status < 400 or (status == 404 and attempt > 0 and gone_after_retry_ok):
-                self._log(method, shown, status, sent, started, None)
-                return response
-            retry_after = _retry_after(response.headers)
-            if status == 429:
-                # The request was not processed: waiting the server's Retry-After and
-                # sending it again is safe, so 429s do not use up max_retries; they are
-                # bounded by time since the first one instead. Counting them would make
-                # every request in flight lose a retry on each 429 storm and end a long
-                # export early. With no positive Retry-After, back off (never spin).
-                now = time.monotonic()
-                if not limited:
-                    first_limited = now
-                wait = retry_after if retry_after else self._backoff_delay(limited)
-                limited += 1
-                may_wait = (
-                    retries > 0
-                    and method != "POST"
-                    and now - first_limited + wait <= self.backoff.max_rate_limit_wait
-                )
-                # Every request of this client waits, not only this one.
-                self.throttle.cool_down(min(wait, self.backoff.max_rate_limit_wait))
-                self._log(method, shown, status, sent, started, wait if may_wait else None)
-                if not may_wait:
-                    raise _status_error(response, retry_after)
-                continue  # the throttle holds the next attempt until the cooldown is over
-            delay = None
-            if status in RETRYABLE_STATUSES and method != "POST" and attempt < retries:
-                delay = self._backoff_delay(attempt, retry_after)
-            self._log(method, shown, status, sent, started, delay)
-            if delay is None:
-                raise _status_error(response, retry_after)
-            await asyncio.sleep(delay)
-            attempt += 1
+                result = await self._attempt(session, method, url, body, client_timeout)
+            finally:
+                # The server stamped the request between sending and now: the budget
+                # counts it until ``per`` seconds from now.
+                slot.release()
+            retry_after = None
+            if isinstance(result, Response):
+                retry_after = parse_retry_after(result.headers.get("Retry-After"), time.time())
+                outcome: Answer | Failure = Answer(result.status, retry_after)
+            else:
+                outcome = _failure(result)
+            decision = decide(rules, state, outcome, time.monotonic())
+            if decision.cool_down is not None:
+                self.throttle.cool_down(decision.cool_down)
+            self._log(method, shown, result, sent, started, decision.wait)
+            if decision.verdict is Verdict.DONE and isinstance(result, Response):
+                return result
+            if decision.verdict is Verdict.STOP:
+                if isinstance(result, Response):
+                    raise _status_error(result, retry_after)
+                raise _error(result, method, url) from result
+            state = decision.state
+            # After a 429 the throttle holds the next attempt until the cooldown is over.
+            if decision.cool_down is None and decision.wait:
+                await asyncio.sleep(decision.wait)
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        body: bytes | None,
+        timeout: aiohttp.ClientTimeout,
+    ) -> Response | BaseException:
+        """Send once: the response, or the network failure that stopped it."""
+        try:
+            return await self._send(session, method, url, body, timeout)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            if _decompressed_too_large(exc):
+                # aiohttp's own limit on an inflating body, below our cap: the same
+                # answer would come again, so no retry.
+                raise ResponseTooLargeError(
+                    f"response to {method} {url} inflates past aiohttp's decompression "
+                    f"limit (max_response_bytes={self.max_response_bytes})",
+                    limit=self.max_response_bytes,
+                    method=method,
+                    url=str(url),
+                ) from exc
+            return exc
 
     async def _send(
         self,
@@ -362,21 +286,19 @@ class Transport:
                 _too_large(cap, None, method, str(resp.url))
         return bytes(data)
 
-    def _backoff_delay(self, attempt: int, retry_after: float | None = None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.backoff.max_retry_after)
-        return random.uniform(0.0, min(self.backoff.maximum, self.backoff.initial * 2**attempt))
-
     def _log(
         self,
         method: str,
         path: str,
-        outcome: int | str,
+        result: Response | BaseException,
         attempt: int,
         started: float,
         retry_in: float | None,
     ) -> None:
         if logger.isEnabledFor(logging.DEBUG):
+            outcome: int | str = (
+                result.status if isinstance(result, Response) else _error_name(result)
+            )
             logger.debug(
                 "%s %s -> %s attempt=%d elapsed_ms=%.1f retry_in_s=%s",
                 method,
@@ -408,16 +330,19 @@ def _decompressed_too_large(exc: BaseException) -> bool:
     )
 
 
-def _replayable(method: str, exc: BaseException) -> bool:
+def _failure(exc: BaseException) -> Failure:
     if isinstance(exc, aiohttp.ClientSSLError | aiohttp.TooManyRedirects | aiohttp.InvalidURL):
-        return False
-    if method != "POST":
-        return True
-    # A POST is replayed only when it certainly never left this machine.
-    return isinstance(exc, (aiohttp.ClientConnectorError, *_CONNECT_TIMEOUT))
+        return Failure.FINAL
+    if isinstance(exc, (aiohttp.ClientConnectorError, *_CONNECT_TIMEOUT)):
+        return Failure.NOT_SENT
+    return Failure.MAYBE_SENT
 
 
-def _connection_error(exc: BaseException, method: str, url: URL) -> APIConnectionError:
+def _error_name(exc: BaseException) -> str:
+    return "APITimeoutError" if isinstance(exc, asyncio.TimeoutError) else "APIConnectionError"
+
+
+def _error(exc: BaseException, method: str, url: URL) -> APIConnectionError:
     where = f"{method} {url}"
     if isinstance(exc, asyncio.TimeoutError):
         return APITimeoutError(f"timed out on {where}", method=method, url=str(url))
@@ -425,25 +350,6 @@ def _connection_error(exc: BaseException, method: str, url: URL) -> APIConnectio
     return APIConnectionError(
         f"connection failed on {where}: {type(exc).__name__}: {reason}", method=method, url=str(url)
     )
-
-
-def _retry_after(headers: CIMultiDictProxy[str]) -> float | None:
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # "-0000": UTC, says RFC 5322, not local time
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _status_error(response: Response, retry_after: float | None) -> Exception:

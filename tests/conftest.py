@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -10,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aioresponses import aioresponses
 
 from polar_links import Backoff, Polar
@@ -65,3 +67,17 @@ async def eventually(check: Callable[[], bool], *, timeout: float = 5.0) -> None
 def count_requests(api: aioresponses) -> int:
     """How many requests the mock received, all methods together."""
     return sum(len(calls) for calls in api.requests.values())
+
+
+@contextlib.asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """Run a small aiohttp app on a free loopback port; yield its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gzip
 import logging
 import socket
@@ -27,7 +26,7 @@ from polar_links import (
 )
 from polar_links.testing import PolarTestServer
 
-from .conftest import FAST_BACKOFF, eventually
+from .conftest import FAST_BACKOFF, eventually, serve
 
 LIST_PATH = "/v1/checkout-links/"
 
@@ -411,19 +410,6 @@ async def test_a_compressed_body_under_the_cap_is_read(server: PolarTestServer) 
 
 
 # ------------------------------------------------------------------ redirects
-
-
-@contextlib.asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 async def test_a_redirect_to_another_host_never_carries_the_token(server: PolarTestServer) -> None:

@@ -1,0 +1,107 @@
+"""Request options: the settings one call runs with (timeout, retries, concurrency),
+layered as client < ``with_options()`` view < the call's own arguments.
+
+``NOT_GIVEN`` tells an argument that was left out (use the layer below) from ``None``
+(for ``timeout``: no time limit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from ._config import Timeout, check_concurrency, check_max_retries, coerce_timeout
+
+__all__ = ["NOT_GIVEN", "CallOptions", "NotGiven", "RequestOptions"]
+
+
+class NotGiven:
+    """The type of :data:`NOT_GIVEN`: an argument that was not passed."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __reduce__(self) -> str:
+        return "NOT_GIVEN"
+
+
+#: Default of every per-call and ``with_options()`` setting: "use the layer below".
+NOT_GIVEN: Final = NotGiven()
+
+_NO_TIMEOUT = Timeout(total=None, connect=None)
+
+
+def timeout_option(value: Timeout | float | None) -> Timeout:
+    """A :class:`Timeout` from a Timeout, a number of seconds (the total per attempt),
+    or ``None`` (no limit at all)."""
+    return _NO_TIMEOUT if value is None else coerce_timeout(value)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOptions:
+    """Settings given at one layer (a view or a call); ``NOT_GIVEN`` fields defer to
+    the layer below. Build it with :meth:`of`, which checks every value given."""
+
+    timeout: Timeout | NotGiven = NOT_GIVEN
+    max_retries: int | NotGiven = NOT_GIVEN
+    concurrency: int | NotGiven = NOT_GIVEN
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven | None = NOT_GIVEN,
+        concurrency: int | NotGiven | None = NOT_GIVEN,
+    ) -> RequestOptions:
+        """Check the arguments of a call or of ``with_options()`` and keep the given ones.
+
+        ``timeout=None`` means no time limit; ``max_retries=None`` and
+        ``concurrency=None`` mean the same as leaving them out.
+        """
+        return cls(
+            timeout=NOT_GIVEN if isinstance(timeout, NotGiven) else timeout_option(timeout),
+            max_retries=(
+                NOT_GIVEN
+                if max_retries is None or isinstance(max_retries, NotGiven)
+                else check_max_retries(max_retries)
+            ),
+            concurrency=(
+                NOT_GIVEN
+                if concurrency is None or isinstance(concurrency, NotGiven)
+                else check_concurrency(concurrency)
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CallOptions:
+    """The settings a call runs with, every one decided.
+
+    ``timeout``: per attempt. ``max_retries``: retries after failures (429s aside).
+    ``concurrency``: page requests in flight while listing.
+    """
+
+    timeout: Timeout
+    max_retries: int
+    concurrency: int
+
+    def override(self, given: RequestOptions) -> CallOptions:
+        """These settings with the ones ``given`` sets replacing them."""
+        changes = {
+            field.name: value
+            for field in dataclasses.fields(given)
+            if not isinstance(value := getattr(given, field.name), NotGiven)
+        }
+        return dataclasses.replace(self, **changes) if changes else self
