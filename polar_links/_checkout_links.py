@@ -12,11 +12,12 @@ from msgspec import UNSET, UnsetType
 from ._config import Timeout
 from ._decoding import decode_link, decode_list
 from ._exceptions import InvalidArgumentValueError, InvalidResponseError, snippet
+from ._link_fields import LINK_FIELDS, check_fields
 from ._models import CheckoutLink
 from ._options import NOT_GIVEN, CallOptions, NotGiven, RequestOptions
 from ._pagination import CheckoutLinkPaginator, Page
 from ._query import MAX_LIMIT, check_page_args, list_query, page_query
-from ._requests import CheckoutLinkCreate, CheckoutLinkUpdate, check_fields, encode_body
+from ._requests import CheckoutLinkCreate, CheckoutLinkUpdate, encode_body
 from ._transport import Response, Transport
 from ._validation import check_int, check_uuid
 
@@ -136,42 +137,22 @@ class CheckoutLinks:
         A create is never retried once it may have reached the server, so it can never
         make two links; ``max_retries`` bounds the retries after failures to connect.
         """
+        arguments = locals()  # by name; LINK_FIELDS says which ones are link fields
         options = self._call_options(timeout, max_retries)
-        shapes = {
-            "products": products,
-            "product_id": product_id,
-            "product_price_id": product_price_id,
-        }
-        given_shapes = [name for name, value in shapes.items() if value is not None]
-        if len(given_shapes) != 1:
+        sells = [f.name for f in LINK_FIELDS if f.sells and arguments[f.name] is not None]
+        if len(sells) != 1:
             raise InvalidArgumentValueError(
                 "give exactly one of products (a list of product ids), product_id or "
-                f"product_price_id; got {', '.join(given_shapes) or 'none'}"
+                f"product_price_id; got {', '.join(sells) or 'none'}"
             )
         if payment_processor != "stripe":
             raise InvalidArgumentValueError(
                 f"payment_processor must be 'stripe', got {payment_processor!r}"
             )
-        optional = {
-            "label": label,
-            "allow_discount_codes": allow_discount_codes,
-            "require_billing_address": require_billing_address,
-            "discount_id": discount_id,
-            "success_url": success_url,
-            "return_url": return_url,
-            "seats": seats,
-            "units": units,
-            "trial_interval": trial_interval,
-            "trial_interval_count": trial_interval_count,
-            "metadata": metadata,
-        }
-        fields = check_fields({k: UNSET if v is None else v for k, v in optional.items()})
-        if products is not None:
-            fields.update(check_fields({"products": products}))
-        elif product_id is not None:
-            fields["product_id"] = check_uuid("product_id", product_id)
-        else:
-            fields["product_price_id"] = check_uuid("product_price_id", product_price_id)
+        # None means "not given" here: the server's defaults apply.
+        fields = check_fields(
+            {f.name: arguments[f.name] for f in LINK_FIELDS if arguments[f.name] is not None}
+        )
         body = CheckoutLinkCreate(payment_processor=payment_processor, **fields)
         response = await self._transport.request("POST", _PATH, options, body=encode_body(body))
         return _link(response)
@@ -201,24 +182,10 @@ class CheckoutLinks:
         clears a nullable field (``label``, ``success_url``, ``seats``, ``units``...). ``products``
         replaces the whole product list; ``metadata`` replaces the whole map.
         """
+        arguments = locals()  # by name; LINK_FIELDS says which ones are link fields
         path = _PATH + check_uuid("id", id)
         options = self._call_options(timeout, max_retries)
-        fields = check_fields(
-            {
-                "products": products,
-                "label": label,
-                "allow_discount_codes": allow_discount_codes,
-                "require_billing_address": require_billing_address,
-                "discount_id": discount_id,
-                "success_url": success_url,
-                "return_url": return_url,
-                "seats": seats,
-                "units": units,
-                "trial_interval": trial_interval,
-                "trial_interval_count": trial_interval_count,
-                "metadata": metadata,
-            }
-        )
+        fields = check_fields({f.name: arguments[f.name] for f in LINK_FIELDS if f.updatable})
         body = encode_body(CheckoutLinkUpdate(**fields))
         response = await self._transport.request("PATCH", path, options, body=body)
         return _link(response)

@@ -10,10 +10,10 @@ import errno
 import os
 import sys
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from .._client import Polar
+from .._link_fields import FIELDS_BY_NAME, LINK_FIELDS, Metadata
 from ._listing import StreamStats, isatty, run_listing
 from ._output import link_json, make_writer, rich_available
 from ._redact import TOKEN_ENV
@@ -28,7 +28,6 @@ from ._runtime import (
 
 __all__ = [
     "CLEARABLE",
-    "LINK_FIELDS",
     "cmd_create",
     "cmd_delete",
     "cmd_demo",
@@ -38,32 +37,8 @@ __all__ = [
     "cmd_update",
 ]
 
-#: Fields that ``update --clear`` sets to null (``metadata`` is set to ``{}``).
-CLEARABLE = (
-    "label",
-    "discount_id",
-    "success_url",
-    "return_url",
-    "seats",
-    "units",
-    "trial_interval",
-    "trial_interval_count",
-    "metadata",
-)
-#: The checkout-link fields ``create`` and ``update`` take as options.
-LINK_FIELDS = (
-    "label",
-    "success_url",
-    "return_url",
-    "allow_discount_codes",
-    "require_billing_address",
-    "discount_id",
-    "seats",
-    "units",
-    "trial_interval",
-    "trial_interval_count",
-    "metadata",
-)
+#: Fields that ``update --clear`` clears: set to null, or emptied (``metadata``).
+CLEARABLE = tuple(f.name for f in LINK_FIELDS if f.cleared)
 
 
 def _client(args: argparse.Namespace) -> Polar:
@@ -117,20 +92,21 @@ def cmd_get(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-def _fields(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
-    """Return the given (not None) options among ``names``, metadata as a dict."""
+def _fields(args: argparse.Namespace, *, update: bool) -> dict[str, Any]:
+    """Return the link fields given as options (not None), metadata as a dict."""
     fields: dict[str, Any] = {}
-    for name in names:
-        value = getattr(args, name)
-        if value is None:
+    for field in LINK_FIELDS:
+        if update and not field.updatable:
             continue
-        fields[name] = dict(value) if name == "metadata" else value
+        value = getattr(args, field.name)
+        if value is not None:
+            fields[field.name] = dict(value) if isinstance(field.value, Metadata) else value
     return fields
 
 
 def cmd_create(args: argparse.Namespace, reporter: Reporter) -> int:
     """``create``: create a link and print it."""
-    fields = _fields(args, (*LINK_FIELDS, "products", "product_id", "product_price_id"))
+    fields = _fields(args, update=False)
 
     async def run() -> str:
         """Create the link and return its JSON."""
@@ -144,11 +120,11 @@ def cmd_create(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def cmd_update(args: argparse.Namespace, reporter: Reporter) -> int:
     """``update``: send only the given fields (``--clear`` ones as null) and print the link."""
-    fields = _fields(args, (*LINK_FIELDS, "products"))
+    fields = _fields(args, update=True)
     for name in args.clear:
         if name in fields:
             raise UsageError(f"--clear {name} conflicts with a value given for {name}")
-        fields[name] = {} if name == "metadata" else None
+        fields[name] = None if FIELDS_BY_NAME[name].nullable else {}
     if not fields:
         raise UsageError("nothing to update: give at least one field option or --clear FIELD")
 

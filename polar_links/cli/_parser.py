@@ -9,8 +9,19 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .._client import DEFAULT_CONCURRENCY
+from .._link_fields import (
+    LINK_FIELDS,
+    Choice,
+    Flag,
+    Id,
+    IdList,
+    Integer,
+    LinkField,
+    Metadata,
+    Text,
+    Url,
+)
 from .._query import MAX_LIMIT, SORTING_VALUES
-from .._requests import TRIAL_INTERVALS
 from .._version import __version__
 from ._commands import (
     CLEARABLE,
@@ -116,42 +127,44 @@ def _listing_options(parser: argparse.ArgumentParser, *, default_format: str | N
     )
 
 
-def _link_options(parser: argparse.ArgumentParser) -> None:
-    """Add the checkout-link field options shared by ``create`` and ``update``."""
-    parser.add_argument("--label", help="label (only shown to you)")
-    parser.add_argument("--units", type=int, metavar="N", help="units, >= 1")
-    parser.add_argument("--success-url", metavar="URL", help="redirect after payment")
-    parser.add_argument("--return-url", metavar="URL", help="the checkout's back link")
-    parser.add_argument(
-        "--allow-discount-codes",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="let customers enter discount codes",
-    )
-    parser.add_argument(
-        "--require-billing-address",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="always ask for the full billing address",
-    )
-    parser.add_argument(
-        "--discount-id", metavar="ID", type=uuid_arg, help="discount applied by default"
-    )
-    parser.add_argument("--seats", type=int, metavar="N", help="seats, 1..10000")
-    parser.add_argument(
-        "--trial-interval", choices=TRIAL_INTERVALS, help="unit of the trial period"
-    )
-    parser.add_argument(
-        "--trial-interval-count", type=int, metavar="N", help="length of the trial period"
-    )
-    parser.add_argument(
-        "--metadata",
-        type=metadata_pair,
-        action="append",
-        metavar="KEY=VALUE",
-        help="metadata entry (repeatable); integers, floats, true/false are sent as such, "
-        "anything else as a string",
-    )
+def _field_option(parser: argparse._ActionsContainer, field: LinkField) -> None:
+    """Add the option that sets ``field``, its argparse type derived from its kind."""
+    kind = field.value
+    options: dict[str, Any] = {"dest": field.name, "help": field.help}
+    if isinstance(kind, Flag):
+        options.update(action=argparse.BooleanOptionalAction, default=None)
+    elif isinstance(kind, Id):
+        options.update(type=uuid_arg, metavar="ID")
+    elif isinstance(kind, IdList):
+        options.update(type=uuid_arg, metavar="ID", action="append")
+    elif isinstance(kind, Text):
+        options.update(metavar="TEXT")
+    elif isinstance(kind, Url):
+        options.update(metavar="URL")
+    elif isinstance(kind, Integer):
+        bounds = f"{kind.minimum}..{kind.maximum}" if kind.maximum else f">= {kind.minimum}"
+        options.update(type=int, metavar="N", help=f"{field.help}, {bounds}")
+    elif isinstance(kind, Choice):
+        options.update(choices=kind.values)
+    elif isinstance(kind, Metadata):
+        options.update(
+            type=metadata_pair,
+            action="append",
+            metavar="KEY=VALUE",
+            help=f"{field.help} (repeatable); integers, floats, true/false are sent as such, "
+            "anything else as a string",
+        )
+    parser.add_argument(field.flag, **options)
+
+
+def _link_options(parser: argparse.ArgumentParser, *, update: bool) -> None:
+    """Add the checkout-link field options of ``create`` (``update=False``: exactly one
+    of the ways to name what the link sells is required) or ``update``."""
+    sells = None if update else parser.add_mutually_exclusive_group(required=True)
+    for field in LINK_FIELDS:
+        if update and not field.updatable:
+            continue
+        _field_option(sells if sells is not None and field.sells else parser, field)
     parser.add_argument(
         "--format",
         choices=("json", "jsonl"),
@@ -245,46 +258,22 @@ def build_parser(secrets: Secrets) -> argparse.ArgumentParser:
     )
 
     create = add("create", cmd_create, "Create a checkout link.", parents=[connection])
-    shape = create.add_mutually_exclusive_group(required=True)
-    shape.add_argument(
-        "--product",
-        dest="products",
-        action="append",
-        metavar="ID",
-        type=uuid_arg,
-        help="a product the link sells (repeatable)",
-    )
-    shape.add_argument(
-        "--product-id", metavar="ID", type=uuid_arg, help="one product (deprecated by Polar)"
-    )
-    shape.add_argument(
-        "--product-price-id",
-        metavar="ID",
-        type=uuid_arg,
-        help="one product price (deprecated by Polar)",
-    )
-    _link_options(create)
+    _link_options(create, update=False)
 
     update = add(
         "update", cmd_update, "Change the given fields of a checkout link.", parents=[connection]
     )
     update.add_argument("id", type=uuid_arg, help="the checkout link's id")
-    update.add_argument(
-        "--product",
-        dest="products",
-        action="append",
-        metavar="ID",
-        type=uuid_arg,
-        help="replace the product list (repeatable)",
-    )
-    _link_options(update)
+    _link_options(update, update=True)
     update.add_argument(
         "--clear",
         action="append",
         choices=CLEARABLE,
         default=[],
         metavar="FIELD",
-        help=f"set a field to null (repeatable): {', '.join(CLEARABLE)} (metadata is emptied)",
+        help=f"clear a field (repeatable): {', '.join(CLEARABLE)}; "
+        + "".join(f"{f.name} is emptied, " for f in LINK_FIELDS if f.cleared == "empty")
+        + "the others are set to null",
     )
 
     delete = add("delete", cmd_delete, "Delete a checkout link.", parents=[connection])
