@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         RateLimitError,
         ResponseTooLargeError,
         UnprocessableEntityError,
+        UnsupportedAPIVersionError,
         ValidationErrorDetail,
     )
     from ._models import (
@@ -131,6 +132,7 @@ __all__ = [
     "UnknownDiscount",
     "UnknownProductPrice",
     "UnprocessableEntityError",
+    "UnsupportedAPIVersionError",
     "ValidationErrorDetail",
     "__version__",
 ]
@@ -193,6 +195,7 @@ _HOMES = {
     "UnknownDiscount": "._models",
     "UnknownProductPrice": "._models",
     "UnprocessableEntityError": "._exceptions",
+    "UnsupportedAPIVersionError": "._exceptions",
     "ValidationErrorDetail": "._exceptions",
 }
 

@@ -8,6 +8,7 @@ the wrong type), naming the argument, the value and what is allowed.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -30,10 +31,13 @@ __all__ = [
     "RateLimitError",
     "ResponseTooLargeError",
     "UnprocessableEntityError",
+    "UnsupportedAPIVersionError",
     "ValidationErrorDetail",
 ]
 
 _SNIPPET_CHARS = 200
+# The scopes a 403's WWW-Authenticate names: Bearer realm="polar", scope="a b", error=...
+_SCOPE_RE = re.compile(r'\bscope="([^"]*)"')
 
 
 def snippet(body: bytes | str, limit: int = _SNIPPET_CHARS) -> str:
@@ -107,8 +111,9 @@ class APIStatusError(PolarError):
     """Raised when the API answers with a 4xx or 5xx status (after retries, if any).
 
     Attributes: ``status_code``; ``body`` (the parsed JSON body, or the text of a body
-    that is not JSON); ``detail`` (the server's message, if it sent one); ``request_id``
-    (from the response headers, if any); ``method`` and ``url`` of the request.
+    that is not JSON); ``detail`` (the server's message: its ``detail``, or the
+    ``error_description`` of an OAuth-style 401/403 body); ``request_id`` (from the
+    response headers, if any); ``method`` and ``url`` of the request.
     """
 
     def __init__(
@@ -126,10 +131,13 @@ class APIStatusError(PolarError):
         self.url = url
         self.request_id = request_id
         self.detail = _detail_text(body)
-        message = f"{status_code} on {method} {url}: {self.detail}"
+        message = f"{status_code} on {method} {url}: {self._explain()}"
         if request_id:
             message += f" (request id {request_id})"
         super().__init__(message)
+
+    def _explain(self) -> str:
+        return self.detail
 
 
 class BadRequestError(APIStatusError):
@@ -141,11 +149,43 @@ class AuthenticationError(APIStatusError):
 
 
 class PermissionDeniedError(APIStatusError):
-    """Raised on 403: the token lacks the scope (``checkout_links:read``/``:write``)."""
+    """Raised on 403: the token lacks the scope (``checkout_links:read``/``:write``).
+
+    ``required_scopes`` are the scopes the server named (in its ``WWW-Authenticate``
+    header) of which the token needs one; empty if it named none.
+    """
+
+    def __init__(self, *, required_scopes: tuple[str, ...] = (), **kwargs: Any) -> None:
+        self.required_scopes = required_scopes
+        super().__init__(**kwargs)
+
+    def _explain(self) -> str:
+        if not self.required_scopes:
+            return self.detail
+        if len(self.required_scopes) == 1:
+            return f"{self.detail}; the token needs the scope {self.required_scopes[0]}"
+        return f"{self.detail}; the token needs one of the scopes {', '.join(self.required_scopes)}"
 
 
 class NotFoundError(APIStatusError):
-    """Raised on 404: no such checkout link (or an unknown ``Polar-Version``)."""
+    """Raised on 404: no such checkout link."""
+
+
+class UnsupportedAPIVersionError(NotFoundError):
+    """Raised when the server does not support the API version the client pinned with
+    ``Polar(api_version=...)`` (the ``Polar-Version`` header): Polar answers such a request
+    with a bare 404 on every route. ``api_version`` is the version that was sent."""
+
+    def __init__(self, *, api_version: str, **kwargs: Any) -> None:
+        self.api_version = api_version
+        super().__init__(**kwargs)
+
+    def _explain(self) -> str:
+        return (
+            f"the server does not support API version {self.api_version!r} (sent as the "
+            "Polar-Version header, from Polar(api_version=...)); pin a version it supports, "
+            "such as '2026-10', or pass none to get the server's default"
+        )
 
 
 class ConflictError(APIStatusError):
@@ -193,15 +233,54 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 }
 
 
-def status_error_class(status: int) -> type[APIStatusError]:
-    """Return the exception class for an HTTP error status (not 429, which needs more)."""
-    if status >= 500:
-        return InternalServerError
-    return _STATUS_CLASSES.get(status, APIStatusError)
+def status_error(
+    *,
+    status_code: int,
+    body: Any,
+    method: str,
+    url: str,
+    request_id: str | None,
+    retry_after: float | None,
+    api_version: str | None,
+    challenge: str | None = None,
+) -> APIStatusError:
+    """Return the exception for an HTTP error answer: ``body`` is the decoded JSON body (or
+    the text of one that is not JSON), ``retry_after`` the ``Retry-After`` in seconds,
+    ``api_version`` the ``Polar-Version`` the request was sent with (``None``: none),
+    ``challenge`` the ``WWW-Authenticate`` header, if any."""
+    common: dict[str, Any] = {
+        "status_code": status_code,
+        "body": body,
+        "method": method,
+        "url": url,
+        "request_id": request_id,
+    }
+    if status_code == 429:
+        return RateLimitError(retry_after=retry_after, **common)
+    if status_code == 404 and api_version is not None and _is_bare(body):
+        # A missing link is {"error": "ResourceNotFound", ...}; an unknown version gets
+        # FastAPI's bare {"detail": "Not Found"}, whatever the route.
+        return UnsupportedAPIVersionError(api_version=api_version, **common)
+    if status_code == 403:
+        scopes = _SCOPE_RE.search(challenge or "")
+        return PermissionDeniedError(
+            required_scopes=tuple(scopes.group(1).split()) if scopes else (), **common
+        )
+    if status_code >= 500:
+        return InternalServerError(**common)
+    return _STATUS_CLASSES.get(status_code, APIStatusError)(**common)
+
+
+def _is_bare(body: Any) -> bool:
+    return isinstance(body, dict) and "error" not in body
 
 
 def _detail_text(body: Any) -> str:
     if isinstance(body, dict):
+        description = body.get("error_description")
+        if isinstance(description, str):  # OAuth-style 401/403: no "detail"
+            code = body.get("error")
+            return f"{description} ({code})" if isinstance(code, str) else description
         detail = body.get("detail")
         if isinstance(detail, str):
             return detail

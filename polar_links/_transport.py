@@ -24,10 +24,9 @@ from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
     InvalidArgumentTypeError,
-    RateLimitError,
     ResponseTooLargeError,
     snippet,
-    status_error_class,
+    status_error,
 )
 from ._options import CallOptions
 from ._ratelimit import Throttle
@@ -202,7 +201,7 @@ class Transport:
                 return result
             if decision.verdict is Verdict.STOP:
                 if isinstance(result, Response):
-                    raise _status_error(result, retry_after)
+                    raise _status_error(result, retry_after, self._headers)
                 raise _error(result, method, url) from result
             state = decision.state
             # After a 429 the throttle holds the next attempt until the cooldown is over.
@@ -352,7 +351,9 @@ def _error(exc: BaseException, method: str, url: URL) -> APIConnectionError:
     )
 
 
-def _status_error(response: Response, retry_after: float | None) -> Exception:
+def _status_error(
+    response: Response, retry_after: float | None, sent_headers: dict[str, str]
+) -> Exception:
     body: Any
     try:
         body = msgspec.json.decode(response.body)
@@ -361,13 +362,13 @@ def _status_error(response: Response, retry_after: float | None) -> Exception:
     request_id = next(
         (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None
     )
-    common: dict[str, Any] = {
-        "status_code": response.status,
-        "body": body,
-        "method": response.method,
-        "url": response.url,
-        "request_id": request_id,
-    }
-    if response.status == 429:
-        return RateLimitError(retry_after=retry_after, **common)
-    return status_error_class(response.status)(**common)
+    return status_error(
+        status_code=response.status,
+        body=body,
+        method=response.method,
+        url=response.url,
+        request_id=request_id,
+        retry_after=retry_after,
+        api_version=sent_headers.get("Polar-Version"),
+        challenge=response.headers.get("WWW-Authenticate"),
+    )

@@ -253,6 +253,12 @@ async def test_update_422_exposes_the_servers_details(polar: Polar, api: aioresp
 async def test_delete_returns_none_on_204(polar: Polar, api: aioresponses) -> None:
     api.delete(ITEM, status=204)
     assert await polar.checkout_links.delete(LINK_ID) is None
+
+
+async def test_delete_accepts_an_empty_204_labelled_json(polar: Polar, api: aioresponses) -> None:
+    # What the real server sends: no body, content-type application/json.
+    api.delete(ITEM, status=204, body=b"", content_type="application/json")
+    assert await polar.checkout_links.delete(LINK_ID) is None
     assert len(sent(api, "DELETE")) == 1
 
 

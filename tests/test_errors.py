@@ -21,6 +21,7 @@ from polar_links import (
     PolarError,
     RateLimitError,
     UnprocessableEntityError,
+    UnsupportedAPIVersionError,
 )
 
 from .conftest import BASE, LIST_URL, TOKEN
@@ -108,6 +109,93 @@ async def test_429_beyond_the_budget_raises_rate_limit_error_with_retry_after(
         await strict.checkout_links.get(LINK_ID)
     assert raised.value.retry_after == 17.0
     assert raised.value.status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "description", "cls"),
+    [
+        (401, "invalid_token", "The access token is revoked.", AuthenticationError),
+        (403, "insufficient_scope", "The token needs more scopes.", PermissionDeniedError),
+    ],
+)
+async def test_an_oauth_error_body_puts_its_description_in_the_message(
+    strict: Polar,
+    api: aioresponses,
+    status: int,
+    error: str,
+    description: str,
+    cls: type[APIStatusError],
+) -> None:
+    # The real server's 401 for a bad token and 403 for a missing scope have no "detail".
+    body = {"error": error, "error_description": description}
+    api.get(GET_URL, status=status, payload=body)
+    with pytest.raises(cls) as raised:
+        await strict.checkout_links.get(LINK_ID)
+    assert raised.value.detail == f"{description} ({error})"
+    assert str(raised.value) == f"{status} on GET {GET_URL}: {description} ({error})"
+
+
+async def test_a_403_names_the_scopes_from_www_authenticate(
+    strict: Polar, api: aioresponses
+) -> None:
+    challenge = (
+        'Bearer realm="polar", scope="checkout_links:write checkout_links:read", '
+        'error="insufficient_scope", error_description="Needs more."'
+    )
+    body = {"error": "insufficient_scope", "error_description": "Needs more."}
+    api.get(GET_URL, status=403, payload=body, headers={"WWW-Authenticate": challenge})
+    with pytest.raises(PermissionDeniedError) as raised:
+        await strict.checkout_links.get(LINK_ID)
+    assert raised.value.required_scopes == ("checkout_links:write", "checkout_links:read")
+    assert str(raised.value) == (
+        f"403 on GET {GET_URL}: Needs more. (insufficient_scope); the token needs one of the "
+        "scopes checkout_links:write, checkout_links:read"
+    )
+
+
+async def test_a_bare_404_to_a_pinned_api_version_raises_unsupported_api_version(
+    api: aioresponses,
+) -> None:
+    api.get(GET_URL, status=404, payload={"detail": "Not Found"})
+    async with Polar(TOKEN, base_url=BASE, api_version="2020-01") as polar:
+        with pytest.raises(UnsupportedAPIVersionError) as raised:
+            await polar.checkout_links.get(LINK_ID)
+    error = raised.value
+    assert isinstance(error, NotFoundError)
+    assert error.api_version == "2020-01"
+    assert str(error) == (
+        f"404 on GET {GET_URL}: the server does not support API version '2020-01' (sent as "
+        "the Polar-Version header, from Polar(api_version=...)); pin a version it supports, "
+        "such as '2026-10', or pass none to get the server's default"
+    )
+
+
+@pytest.mark.parametrize(
+    ("api_version", "body"),
+    [
+        (None, {"detail": "Not Found"}),
+        ("2026-10", {"error": "ResourceNotFound", "detail": "Not found"}),
+    ],
+    ids=["no-version-pinned", "missing-link"],
+)
+async def test_other_404s_stay_plain_not_found(
+    api: aioresponses, api_version: str | None, body: dict[str, str]
+) -> None:
+    api.get(GET_URL, status=404, payload=body)
+    async with Polar(TOKEN, base_url=BASE, api_version=api_version) as polar:
+        with pytest.raises(NotFoundError) as raised:
+            await polar.checkout_links.get(LINK_ID)
+    assert type(raised.value) is NotFoundError
+
+
+async def test_an_empty_429_without_content_type_raises_rate_limit_error(
+    strict: Polar, api: aioresponses
+) -> None:
+    api.get(GET_URL, status=429, body=b"", headers={"retry-after": "60"}, content_type="")
+    with pytest.raises(RateLimitError) as raised:
+        await strict.checkout_links.get(LINK_ID)
+    assert raised.value.retry_after == 60
+    assert str(raised.value) == f"429 on GET {GET_URL}: (empty body)"
 
 
 async def test_an_html_502_from_a_proxy_gives_a_typed_error_with_a_snippet(

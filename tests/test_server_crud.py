@@ -268,6 +268,45 @@ async def test_create_product_reference_errors(
     assert (loc, type_) in errors(answer), answer
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("Workshop recording", "Product is archived."), ("does not exist", "Product does not exist.")],
+)
+async def test_unusable_products_get_polar_request_validation_error(
+    http: aiohttp.ClientSession, products: list[dict[str, Any]], name: str, message: str
+) -> None:
+    chosen = next((p["id"] for p in products if p["name"] == name), str(uuid.uuid4()))
+    body = {"payment_processor": "stripe", "products": [chosen]}
+    answer = await call(http, "POST", LIST, body, 422)
+    assert answer == {
+        "error": "PolarRequestValidationError",
+        "detail": [
+            {"type": "value_error", "loc": ["body", "products", 0], "msg": message, "input": chosen}
+        ],
+    }
+
+
+async def test_a_draft_product_is_rejected(
+    http: aiohttp.ClientSession, polar_server: PolarTestServer, products: list[dict[str, Any]]
+) -> None:
+    draft = {**products[0], "id": str(uuid.uuid4()), "visibility": "draft"}
+    polar_server.store.catalogue.products[draft["id"]] = draft
+    body = {"payment_processor": "stripe", "products": [draft["id"]]}
+    answer = await call(http, "POST", LIST, body, 422)
+    assert answer["error"] == "PolarRequestValidationError"
+    assert [e["msg"] for e in answer["detail"]] == ["Product is a draft."]
+
+
+async def test_schema_errors_come_first_and_hide_unusable_products(
+    http: aiohttp.ClientSession,
+) -> None:
+    # The real server checks products against its data only once the body fits the schema.
+    body = {"payment_processor": "paypal", "products": [str(uuid.uuid4())]}
+    answer = await call(http, "POST", LIST, body, 422)
+    assert answer["error"] == "RequestValidationError"
+    assert errors(answer) == [(["body", "payment_processor"], "literal_error")]
+
+
 async def test_create_with_two_shapes_is_rejected(
     http: aiohttp.ClientSession, products: list[dict[str, Any]]
 ) -> None:
@@ -325,6 +364,54 @@ async def test_update_null_clears_and_omitted_fields_stay(
     assert updated["metadata"] == {"keep": "me"}
     assert updated["modified_at"] is not None
     assert await call(http, "GET", LIST + link["id"]) == updated
+
+
+async def test_update_null_clears_label_and_success_url(
+    http: aiohttp.ClientSession, products: list[dict[str, Any]]
+) -> None:
+    body = {"payment_processor": "stripe", "products": [products[0]["id"]]}
+    link = await create(http, {**body, "label": "L", "success_url": "https://example.com/ok"})
+    updated = await call(http, "PATCH", LIST + link["id"], {"label": None, "success_url": None})
+    assert (updated["label"], updated["success_url"]) == (None, None)
+    assert updated["modified_at"] is not None
+
+
+@pytest.mark.parametrize("body", [{}, {"nonexistent_field": 1}], ids=["empty", "unknown-field"])
+async def test_update_that_changes_nothing_leaves_modified_at(
+    http: aiohttp.ClientSession, polar_server: PolarTestServer, body: dict[str, Any]
+) -> None:
+    link_id = polar_server.store.all_links()[3]["id"]
+    before = await call(http, "GET", LIST + link_id)
+    modified = await call(http, "PATCH", LIST + link_id, {"label": "Renamed"})
+    assert modified["modified_at"] != before["modified_at"]
+    assert await call(http, "PATCH", LIST + link_id, body) == modified
+    same_value = await call(http, "PATCH", LIST + link_id, {"label": "Renamed"})
+    assert same_value["modified_at"] == modified["modified_at"]
+
+
+async def test_update_of_products_only_leaves_modified_at(
+    http: aiohttp.ClientSession, products: list[dict[str, Any]]
+) -> None:
+    # Products live in another table: the link's own row, and its modified_at, stay.
+    link = await create(http, {"payment_processor": "stripe", "products": [products[0]["id"]]})
+    updated = await call(http, "PATCH", LIST + link["id"], {"products": [products[1]["id"]]})
+    assert [p["id"] for p in updated["products"]] == [products[1]["id"]]
+    assert updated["modified_at"] is None
+
+
+async def test_links_carry_the_deprecated_product_fields(
+    http: aiohttp.ClientSession, products: list[dict[str, Any]]
+) -> None:
+    # The schema hides them; the real server still sends the first product and its price.
+    ids = [products[2]["id"], products[0]["id"]]
+    link = await create(http, {"payment_processor": "stripe", "products": ids})
+    first = products[2]
+    assert link["product_id"] == first["id"]
+    assert link["product"] == first
+    assert link["product_price"] == first["prices"][0]
+    assert link["product_price_id"] == first["prices"][0]["id"]
+    listed = await call(http, "GET", LIST + "?sorting=-created_at&limit=1")
+    assert listed["items"] == [link]
 
 
 async def test_update_products_replaces_the_list(
@@ -414,6 +501,8 @@ async def test_delete_answers_204_without_body_then_404(
     async with http.delete(LIST + link_id) as response:
         assert response.status == 204
         assert await response.read() == b""
+        # No body, yet labelled JSON, as the real server does.
+        assert response.headers["Content-Type"] == "application/json"
     await call(http, "GET", LIST + link_id, status=404)
     await call(http, "DELETE", LIST + link_id, status=404)
     total = (await call(http, "GET", LIST))["pagination"]["total_count"]

@@ -39,8 +39,10 @@ async def test_rate_limit_answers_429_with_retry_after_per_token(
     async with http.get(LIST) as response:
         assert response.status == 429
         assert response.headers["Retry-After"] == "1"
-        body = await response.json()
-    assert body["error"] == "TooManyRequests"
+        # As the real server: no body, no content type, no X-RateLimit-* headers.
+        assert await response.read() == b""
+        assert "Content-Type" not in response.headers
+        assert not [name for name in response.headers if name.lower().startswith("x-ratelimit")]
     reader = {"Authorization": "Bearer polar_oat_reader"}
     async with http.get(LIST, headers=reader) as response:
         assert response.status == 200  # another token has its own window
@@ -72,6 +74,18 @@ async def test_fail_next_answers_json_polar_errors_then_recovers(
         assert body == {"error": "ServiceUnavailable", "detail": "503 Service Unavailable"}
     assert await status_of(http) == 200
     assert polar_server.faults.pending == 0
+
+
+async def test_fail_next_429_answers_an_empty_body_like_the_real_server(
+    http: aiohttp.ClientSession, polar_server: PolarTestServer
+) -> None:
+    polar_server.faults.fail_next(1, 429, retry_after=60)
+    async with http.get(LIST) as response:
+        assert response.status == 429
+        assert response.headers["Retry-After"] == "60"
+        assert "Content-Type" not in response.headers
+        assert await response.read() == b""
+    assert await status_of(http) == 200
 
 
 async def test_fail_next_html_answers_a_proxy_page(

@@ -246,7 +246,7 @@ async def test_bad_page_limit_or_sorting_gets_fastapi_422(
     http: aiohttp.ClientSession, params: dict[str, str], expected: dict[str, Any]
 ) -> None:
     body = await get_json(http, params, status=422)
-    assert body == {"detail": [expected]}
+    assert body == {"error": "RequestValidationError", "detail": [expected]}
 
 
 @pytest.mark.parametrize("name", ["organization_id", "product_id"])

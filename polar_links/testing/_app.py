@@ -1,9 +1,15 @@
 """The aiohttp application: routes, auth, API versions, faults and request recording.
 
 Request pipeline, in order: record arrival -> ``faults.latency`` -> one scheduled fault
-(hang / drop / fail) -> ``Polar-Version`` check -> route exists -> bearer token ->
-write scope -> rate limit -> request budget (``_budget.py``) -> handler. The response
-status is then written into the request's :class:`RecordedRequest`.
+(hang / drop / fail) -> ``Polar-Version`` check -> missing trailing slash (307) -> route
+exists -> bearer token -> write scope -> rate limit -> request budget (``_budget.py``) ->
+handler. The response status is then written into the request's :class:`RecordedRequest`.
+
+Bodies and headers follow what the real server was seen to send (FACTS.md, "Observed on
+the real server"), including where they differ from the published schema: OAuth-style
+401/403 bodies without ``detail``, a 429 with no body at all, a bare ``{"detail": "Not
+Found"}`` for an unknown ``Polar-Version``, a 204 that claims a JSON content type, a
+``polar-version`` header on every answer and the deprecated ``/api/v1`` root.
 """
 
 from __future__ import annotations
@@ -28,7 +34,14 @@ from ._budget import RequestBudget, budget_middleware
 from ._data import build_catalogue, generate_links
 from ._faults import Faults, ScheduledFault
 from ._store import LinkStore
-from ._validation import Error, parse_list_query, parse_path_id, validate_create, validate_update
+from ._validation import (
+    Error,
+    parse_list_query,
+    parse_path_id,
+    rejection_name,
+    validate_create,
+    validate_update,
+)
 
 logger = logging.getLogger("polar_links.testing")
 #: Requests the log keeps; past that the oldest half is forgotten, so a long-running
@@ -47,9 +60,22 @@ __all__ = [
 DEFAULT_TOKEN = "polar_oat_local_test_token"
 #: ``Polar-Version`` values the server accepts (and echoes back).
 KNOWN_VERSIONS = frozenset({"2026-04", "2026-10"})
+#: The version answered (``polar-version`` header) when the request names none.
+DEFAULT_VERSION = "2026-04"
 LIST_PATH = "/v1/checkout-links/"
+#: The old API root: it still works, and each answer carries a deprecation notice.
+DEPRECATED_ROOT = "/api/v1/"
+DEPRECATION_NOTICE = "The API root has moved from /api/v1 to /v1. Please update your integration."
 
 _JSON = "application/json"
+_LIST_PATHS = (LIST_PATH, "/api" + LIST_PATH)
+_UNSLASHED = frozenset(path.rstrip("/") for path in _LIST_PATHS)
+_INVALID_TOKEN = (
+    "The access token provided is expired, revoked, malformed, or invalid for other reasons."
+)
+_INSUFFICIENT_SCOPE = "The request requires higher privileges than provided by the access token."
+# What the OAuth layer of the real server adds to its 401 invalid_token and 403 answers.
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _ERROR_NAMES = {
     400: "BadRequest",
@@ -150,8 +176,30 @@ def polar_error(status: int, detail: str, headers: dict[str, str] | None = None)
 
 
 def validation_error(errors: list[Error]) -> web.Response:
-    """Return a FastAPI-shaped 422 response."""
-    return json_response({"detail": errors}, 422)
+    """Return a 422 response ``{"error": <see rejection_name>, "detail": errors}``."""
+    return json_response({"error": rejection_name(errors), "detail": errors}, 422)
+
+
+def oauth_error(status: int, error: str, description: str, scope: str | None) -> web.Response:
+    """Return the OAuth-style 401/403 answer: ``{"error", "error_description"}`` (no
+    ``detail``) and a ``WWW-Authenticate`` challenge repeating them (and the ``scope``)."""
+    challenge = 'Bearer realm="polar"'
+    if scope is not None:
+        challenge += f', scope="{scope}"'
+    challenge += f', error="{error}", error_description="{description}"'
+    headers = {**_NO_STORE, "WWW-Authenticate": challenge}
+    return json_response({"error": error, "error_description": description}, status, headers)
+
+
+def rate_limited(retry_after: float | None) -> web.Response:
+    """Return a 429 as the real server sends it: no body, no content type, ``Retry-After``
+    in seconds (whole seconds as an integer; no header when ``retry_after`` is ``None``)."""
+    headers = {} if retry_after is None else {"Retry-After": _seconds(retry_after)}
+    return web.Response(status=429, headers=headers)
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _not_found() -> web.Response:
@@ -226,8 +274,14 @@ class _Handlers:
         changes = validate_update(body, self.store.catalogue, current["organization_id"])
         if isinstance(changes, list):
             return validation_error(changes)
-        if self.store.update(link_id, changes) is None:
-            return _not_found()
+        # Only values that differ are written: `PATCH {}` (or unknown fields, which are
+        # ignored) changes nothing, not even modified_at. modified_at follows the link's
+        # own columns; its products live in another table and leave it as it is.
+        changed = {name: value for name, value in changes.items() if current.get(name) != value}
+        if changed:
+            touch = any(name != "products" for name in changed)
+            if self.store.update(link_id, changed, touch=touch) is None:
+                return _not_found()
         return self._link_response(link_id)
 
     async def delete_link(self, request: web.Request) -> web.StreamResponse:
@@ -236,7 +290,8 @@ class _Handlers:
             return validation_error(link_id)
         if not self.store.delete(link_id):
             return _not_found()
-        return web.Response(status=204)
+        # No body, yet the real server labels it JSON.
+        return web.Response(status=204, content_type=_JSON)
 
     def _link_response(self, link_id: str, status: int = 200) -> web.Response:
         encoded = self.store.encoded(link_id)
@@ -323,29 +378,34 @@ class _Pipeline:
     async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         version = request.headers.get("Polar-Version")
         if version is not None and version not in KNOWN_VERSIONS:
-            return polar_error(404, f"Unknown API version: {version}")
+            # Checked before routing, on every route: a bare FastAPI 404 (no "error" key)
+            # and no polar-version header, although no link is missing.
+            return json_response({"detail": "Not Found"}, 404)
         response = await self._guarded(request, handler)
-        if version is not None:
-            response.headers["Polar-Version"] = version
+        response.headers["polar-version"] = version or DEFAULT_VERSION
+        if request.path.startswith(DEPRECATED_ROOT):
+            response.headers["x-polar-deprecation-notice"] = DEPRECATION_NOTICE
         return response
 
     async def _guarded(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         state = self.state
+        if request.path in _UNSLASHED:
+            return _redirect_to_slash(request)
         route_error = request.match_info.http_exception
         if route_error is not None:
             return json_response({"detail": route_error.reason}, route_error.status)
         token = _bearer(request)
-        if token is None or token not in (state.token, state.read_only_token):
+        if token is None:
             challenge = {"WWW-Authenticate": 'Bearer realm="polar"'}
-            return polar_error(401, "Missing or invalid access token.", challenge)
+            return polar_error(401, "Unauthorized", challenge)
+        if token not in (state.token, state.read_only_token):
+            return oauth_error(401, "invalid_token", _INVALID_TOKEN, None)
         if token != state.token and request.method in _WRITE_METHODS:
-            return polar_error(403, "The access token lacks the checkout_links:write scope.")
+            scope = "checkout_links:write"
+            return oauth_error(403, "insufficient_scope", _INSUFFICIENT_SCOPE, scope)
         retry_after = state.faults.rate_limited(token, time.monotonic())
         if retry_after is not None:
-            header = str(int(retry_after)) if float(retry_after).is_integer() else str(retry_after)
-            return polar_error(
-                429, f"Rate limit exceeded, retry in {header} seconds.", {"Retry-After": header}
-            )
+            return rate_limited(retry_after)
         try:
             return await handler(request)
         except web.HTTPException as exc:
@@ -378,11 +438,20 @@ def _bearer(request: web.Request) -> str | None:
     return credentials.strip()
 
 
+def _redirect_to_slash(request: web.Request) -> web.Response:
+    """Answer 307 to the same URL with the trailing slash (FastAPI's redirect_slashes)."""
+    location = request.url.with_path(request.path + "/")
+    if request.rel_url.raw_query_string:
+        location = location.with_query(request.rel_url.raw_query_string)
+    return web.Response(status=307, headers={"Location": str(location)})
+
+
 def _failure(fault: ScheduledFault) -> web.Response:
+    if fault.status == 429 and not fault.html:
+        return rate_limited(fault.retry_after)
     headers: dict[str, str] = {}
     if fault.retry_after is not None:
-        value = fault.retry_after
-        headers["Retry-After"] = str(int(value)) if float(value).is_integer() else str(value)
+        headers["Retry-After"] = _seconds(fault.retry_after)
     title = f"{fault.status} {_phrase(fault.status)}"
     if fault.html:
         page = f"<html><body><h1>{title}</h1></body></html>"
@@ -463,10 +532,10 @@ def _build(state: ServerState) -> web.Application:
         state.release_all()
 
     app.on_shutdown.append(release)
-    app.router.add_get(LIST_PATH, handlers.list_links)
-    app.router.add_get(LIST_PATH.rstrip("/"), handlers.list_links)
-    app.router.add_post(LIST_PATH, handlers.create_link)
-    app.router.add_get(LIST_PATH + "{id}", handlers.get_link)
-    app.router.add_patch(LIST_PATH + "{id}", handlers.update_link)
-    app.router.add_delete(LIST_PATH + "{id}", handlers.delete_link)
+    for path in _LIST_PATHS:  # /v1/ and the deprecated /api/v1/
+        app.router.add_get(path, handlers.list_links)
+        app.router.add_post(path, handlers.create_link)
+        app.router.add_get(path + "{id}", handlers.get_link)
+        app.router.add_patch(path + "{id}", handlers.update_link)
+        app.router.add_delete(path + "{id}", handlers.delete_link)
     return app

@@ -43,8 +43,9 @@ class Faults:
         Seconds added to every request before it is handled (``0.0``: none).
     ``rate_limit_per_minute``
         At most this many accepted requests per token within a sliding window of
-        ``rate_limit_window`` seconds; further requests get 429 with a ``Retry-After``
-        header (whole seconds until the oldest request leaves the window, at least 1).
+        ``rate_limit_window`` seconds; further requests get 429 with an empty body and a
+        ``Retry-After`` header (whole seconds until the oldest request leaves the window,
+        at least 1).
         ``None``: no limit. Rejected requests do not count against the window.
     ``rate_limit_window``
         Length of the rate-limit window in seconds (default ``60.0``, hence the name;
@@ -79,7 +80,8 @@ class Faults:
         """Answer the next ``n`` requests (whose path starts with ``path_prefix``, if given)
         with HTTP ``status`` and a Polar JSON error body, or, with ``html=True``, an HTML
         page such as ``<html><body><h1>502 Bad Gateway</h1></body></html>`` (as a proxy
-        would). ``retry_after`` (seconds) adds a ``Retry-After`` header.
+        would). ``retry_after`` (seconds) adds a ``Retry-After`` header. A 429 has no
+        body at all, as the real server sends it.
         """
         self._schedule(
             ScheduledFault(

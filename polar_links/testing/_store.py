@@ -199,8 +199,11 @@ class LinkStore:
             self._insert(link)
             return self._copy(link)
 
-    def update(self, link_id: str, changes: Mapping[str, Any]) -> Json | None:
-        """Apply ``changes`` to a link, set ``modified_at`` to now and return a copy of it.
+    def update(
+        self, link_id: str, changes: Mapping[str, Any], *, touch: bool = True
+    ) -> Json | None:
+        """Apply ``changes`` to a link, set ``modified_at`` to now (unless ``touch`` is
+        false) and return a copy of it.
 
         Returns ``None`` when no link has this id.
         """
@@ -209,7 +212,8 @@ class LinkStore:
             if link is None:
                 return None
             link.update(changes)
-            link["modified_at"] = _timestamp(datetime.now(timezone.utc))
+            if touch:
+                link["modified_at"] = _timestamp(datetime.now(timezone.utc))
             if "created_at" in changes:
                 self._created[link_id] = parse_timestamp(link["created_at"])
             self._prefix.pop(link_id, None)
@@ -280,7 +284,10 @@ class LinkStore:
         link = self._links[link_id]
         prefix = self._prefix.get(link_id)
         if prefix is None:
-            own = _encode({k: v for k, v in link.items() if k != "products"})
+            own = _encode(
+                {k: v for k, v in link.items() if k != "products"}
+                | _deprecated_fields(link["products"])
+            )
             prefix = own[:-1] + (b"," if len(own) > 2 else b"") + _PRODUCTS_KEY
             self._prefix[link_id] = prefix
         out.append(prefix)
@@ -323,6 +330,20 @@ class LinkStore:
             self._orders.clear()
         self._orders[key] = ids
         return ids
+
+
+def _deprecated_fields(products: Sequence[Json]) -> Json:
+    """The fields the real server still sends beside ``products`` (the schema hides them):
+    the first product, its first price, and their ids (``null`` without products)."""
+    product = products[0] if products else None
+    prices = product.get("prices") if product is not None else None
+    price = prices[0] if prices else None
+    return {
+        "product_id": product["id"] if product is not None else None,
+        "product_price_id": price["id"] if price is not None else None,
+        "product": product,
+        "product_price": price,
+    }
 
 
 def _nullable_key(links: Mapping[str, Json], name: str) -> Callable[[str], tuple[bool, Any]]:

@@ -21,6 +21,7 @@ __all__ = [
     "ListQuery",
     "parse_list_query",
     "parse_path_id",
+    "rejection_name",
     "validate_create",
     "validate_update",
 ]
@@ -66,13 +67,11 @@ def check_uuid4(value: Any, loc: Loc, errors: list[Error]) -> str | None:
     except ValueError:
         bad = next((i for i, c in enumerate(value) if c not in _UUID_CHARS), None)
         if bad is not None:
-            reason = (
-                "invalid character: expected an optional prefix of `urn:uuid:` followed by "
-                f"[0-9a-fA-F-], found `{value[bad]}` at {bad + 1}"
-            )
+            reason = f"invalid character: found `{value[bad]}` at {bad + 1}"
         else:
             reason = f"invalid length: expected length 32 for simple format, found {len(value)}"
-        errors.append(error("uuid_parsing", loc, f"Input should be a valid UUID, {reason}", value))
+        msg = f"Input should be a valid UUID, {reason}"
+        errors.append(error("uuid_parsing", loc, msg, value, {"error": reason}))
         return None
     if parsed.version != 4:
         msg = "UUID version 4 expected"
@@ -332,12 +331,26 @@ def _products(
         return None
     products: dict[str, dict[str, Any]] = {}
     for i, pid in enumerate(ids):
-        product = catalogue.products.get(pid) if pid is not None else None
-        if product is None:
-            errors.append(error("value_error", (*loc, i), "Product does not exist.", raw[i]))
-        else:
+        product = _usable(catalogue.products.get(pid or ""), (*loc, i), raw[i], errors)
+        if product is not None:
             products.setdefault(product["id"], product)
     return list(products.values()) if len(errors) == before else None
+
+
+def _usable(
+    product: dict[str, Any] | None, loc: Loc, raw: Any, errors: list[Error]
+) -> dict[str, Any] | None:
+    """Return ``product`` if a link may be made of it; otherwise record why and return None."""
+    if product is None:
+        msg = "Product does not exist."
+    elif product.get("is_archived"):
+        msg = "Product is archived."
+    elif product.get("visibility") == "draft":
+        msg = "Product is a draft."
+    else:
+        return product
+    errors.append(error("value_error", loc, msg, raw))
+    return None
 
 
 def _common_fields(body: Mapping[str, Any], errors: list[Error]) -> dict[str, Any]:
@@ -431,11 +444,8 @@ def _resolve_shape(
             errors.append(error("value_error", loc, "Price does not exist.", body[shape]))
             return None
         ref = owner
-    product = catalogue.products.get(ref)
-    if product is None:
-        errors.append(error("value_error", loc, "Product does not exist.", body[shape]))
-        return None
-    return [product]
+    product = _usable(catalogue.products.get(ref), loc, body[shape], errors)
+    return None if product is None else [product]
 
 
 def validate_create(body: Any, catalogue: Catalogue) -> dict[str, Any] | list[Error]:
@@ -460,7 +470,7 @@ def validate_create(body: Any, catalogue: Catalogue) -> dict[str, Any] | list[Er
             fields["products"] = products
             fields["organization_id"] = org
             _attach_discount(fields, org, catalogue, errors)
-    return errors or fields
+    return _schema_first(errors) or fields
 
 
 def validate_update(
@@ -482,4 +492,33 @@ def validate_update(
         if products is not None and _same_org(products, loc, organization_id, errors):
             fields["products"] = products
     _attach_discount(fields, organization_id, catalogue, errors)
-    return errors or fields
+    return _schema_first(errors) or fields
+
+
+#: Messages of the checks that need stored data (products, prices, discounts). The real
+#: server runs them only once the request fits its schema, and names them differently.
+_DOMAIN_MESSAGES = frozenset(
+    {
+        "Product does not exist.",
+        "Product is archived.",
+        "Product is a draft.",
+        "Price does not exist.",
+        "Discount does not exist.",
+        "Products must all belong to the same organization.",
+    }
+)
+
+
+def _schema_first(errors: list[Error]) -> list[Error]:
+    """The errors the real server reports: the schema's if any, else the stored data's."""
+    schema = [entry for entry in errors if entry["msg"] not in _DOMAIN_MESSAGES]
+    return schema or errors
+
+
+def rejection_name(errors: Sequence[Error]) -> str:
+    """The ``error`` of a 422 body: ``RequestValidationError`` when the request does not
+    fit the schema, ``PolarRequestValidationError`` when it does but names stored data
+    that cannot be used (a product that does not exist, is archived or a draft)."""
+    if errors and all(entry["msg"] in _DOMAIN_MESSAGES for entry in errors):
+        return "PolarRequestValidationError"
+    return "RequestValidationError"
