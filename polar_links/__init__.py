@@ -1,7 +1,11 @@
-"""polar-links: a fast, typed, async SDK for Polar checkout links.
+"""polar-links: a fast, typed, async-first SDK for Polar checkout links.
 
 >>> async with Polar(access_token="polar_oat_...") as polar:
 ...     async for link in polar.checkout_links.list(organization_id="..."):
+...         print(link.url)
+
+>>> with SyncPolar(access_token="polar_oat_...") as polar:  # no event loop needed
+...     for link in polar.checkout_links.list(organization_id="..."):
 ...         print(link.url)
 """
 
@@ -70,6 +74,7 @@ if TYPE_CHECKING:
     from ._pagination import CheckoutLinkPaginator, Page
     from ._query import SORTING_VALUES
     from ._requests import TRIAL_INTERVALS
+    from ._sync import SyncCheckoutLinkPaginator, SyncCheckoutLinks, SyncPolar
     from ._version import __version__
 
 # A library logs, the application decides where it goes: without this, Python's
@@ -127,6 +132,9 @@ __all__ = [
     "SeatTier",
     "SeatTiers",
     "SkippedItem",
+    "SyncCheckoutLinkPaginator",
+    "SyncCheckoutLinks",
+    "SyncPolar",
     "Timeout",
     "UnknownBenefit",
     "UnknownDiscount",
@@ -189,6 +197,9 @@ _HOMES = {
     "SeatTier": "._models",
     "SeatTiers": "._models",
     "SkippedItem": "._decoding",
+    "SyncCheckoutLinkPaginator": "._sync",
+    "SyncCheckoutLinks": "._sync",
+    "SyncPolar": "._sync",
     "TRIAL_INTERVALS": "._requests",
     "Timeout": "._config",
     "UnknownBenefit": "._models",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import ssl as ssl_module
+import warnings
+from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from ._checkout_links import CheckoutLinks
 from ._config import (
-    ENVIRONMENTS,
     Backoff,
     RateLimit,
     Timeout,
@@ -18,10 +18,11 @@ from ._config import (
     check_max_retries,
     default_rate_limit,
 )
+from ._environ import resolve_access_token, resolve_base_url
 from ._exceptions import InvalidArgumentTypeError, InvalidArgumentValueError
 from ._options import NOT_GIVEN, CallOptions, NotGiven, RequestOptions, timeout_option
 from ._ratelimit import Throttle
-from ._security import Secret, check_base_url
+from ._security import Secret
 from ._transport import Transport, check_session
 from ._validation import check_int
 
@@ -55,7 +56,9 @@ class Polar:
     ``access_token``: an organization access token; defaults to the
     ``POLAR_ACCESS_TOKEN`` environment variable. ``environment``: ``"production"`` or
     ``"sandbox"``. ``base_url`` overrides the environment (e.g. the bundled test
-    server's ``http://127.0.0.1:PORT``). ``timeout``: a :class:`Timeout`, a number of
+    server's ``http://127.0.0.1:PORT``). Without either argument, the
+    ``POLAR_BASE_URL`` then ``POLAR_ENVIRONMENT`` environment variables choose the
+    host, else production. ``timeout``: a :class:`Timeout`, a number of
     seconds per attempt, or ``None`` for no time limit. ``max_retries``: retries
     after the first attempt (0 disables).
     ``backoff``: waits between retries. ``rate_limit``: client-side request budget;
@@ -72,7 +75,7 @@ class Polar:
         self,
         access_token: str | None = None,
         *,
-        environment: Literal["production", "sandbox"] = "production",
+        environment: Literal["production", "sandbox"] | None = None,
         base_url: str | None = None,
         timeout: Timeout | float | None = _DEFAULT_TIMEOUT,
         max_retries: int = 2,
@@ -85,19 +88,7 @@ class Polar:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
     ) -> None:
-        token = access_token if access_token is not None else os.environ.get("POLAR_ACCESS_TOKEN")
-        if not token:
-            raise InvalidArgumentValueError(
-                "no access token: pass Polar(access_token=...) or set POLAR_ACCESS_TOKEN "
-                "(create an organization access token in your Polar organization settings)"
-            )
-        if not isinstance(token, str) or any(c.isspace() for c in token):
-            raise InvalidArgumentValueError("access_token must be a str without whitespace")
-        if environment not in ENVIRONMENTS:
-            raise InvalidArgumentValueError(
-                f"environment must be one of {', '.join(map(repr, ENVIRONMENTS))}, "
-                f"got {environment!r}"
-            )
+        token = resolve_access_token(access_token)
         if api_version is not None and (
             not isinstance(api_version, str) or not _API_VERSION_RE.fullmatch(api_version)
         ):
@@ -120,11 +111,7 @@ class Polar:
             )
         if not isinstance(backoff, Backoff):
             raise InvalidArgumentTypeError(f"backoff must be a Backoff, got {backoff!r}")
-        url = check_base_url(
-            ENVIRONMENTS[environment] if base_url is None else base_url,
-            allow_insecure_http=allow_insecure_http,
-        )
-        self._environment = environment
+        url = resolve_base_url(environment, base_url, allow_insecure_http=allow_insecure_http)
         self._options = CallOptions(
             timeout=timeout_option(timeout),
             max_retries=check_max_retries(max_retries),
@@ -199,6 +186,27 @@ class Polar:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    def __enter__(self) -> NoReturn:
+        raise TypeError(
+            "Polar is the async client: use `async with Polar(...) as polar:` inside an "
+            "async function, or the synchronous client: `with SyncPolar(...) as polar:`"
+        )
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        transport = getattr(self, "_transport", None)
+        owner = getattr(self, "_owns_transport", False)
+        if owner and transport is not None and transport.pool_open:
+            # Said once, by the client: aiohttp's own warnings about the pool follow.
+            _warn(
+                f"unclosed polar-links client {self!r}: use `async with Polar(...) as "
+                "polar:` or `await polar.aclose()` when you are done with it",
+                ResourceWarning,
+                stacklevel=2,
+            )
 
     def __repr__(self) -> str:
         state = " closed" if self.closed else ""

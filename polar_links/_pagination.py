@@ -10,6 +10,7 @@ import math
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from ._decoding import SkippedItem
 from ._models import CheckoutLink
@@ -80,6 +81,20 @@ class CheckoutLinkPaginator:
 
     def __aiter__(self) -> AsyncIterator[CheckoutLink]:
         return self._iter_items()
+
+    def __iter__(self) -> NoReturn:
+        raise TypeError(
+            "polar.checkout_links.list(...) is iterated with `async for link in ...` inside "
+            "an async function; from synchronous code, use the synchronous client SyncPolar, "
+            "whose list(...) works with `for`"
+        )
+
+    def __await__(self) -> NoReturn:
+        raise TypeError(
+            "polar.checkout_links.list(...) is not awaitable: await "
+            "`polar.checkout_links.list(...).first_page()` for one page or "
+            "`.collect()` for every link as a list, or iterate it with `async for`"
+        )
 
     async def collect(self) -> list[CheckoutLink]:
         """Fetch every page (up to ``max_items`` links) and return the links as a list."""

@@ -106,6 +106,8 @@ class Transport:
         self._ssl = ssl
         self._connection_limit = connection_limit
         self._closed = False
+        #: The event loop this transport was first used in: the only one it works in.
+        self._loop: asyncio.AbstractEventLoop | None = None
         # The Authorization header is added per request from the Secret, so the token
         # sits in no plain attribute of this object.
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -117,10 +119,25 @@ class Transport:
         """True once :meth:`aclose` has been called."""
         return self._closed
 
+    @property
+    def pool_open(self) -> bool:
+        """True while this transport holds a connection pool it created and must close."""
+        return self._owns_session and self._session is not None and not self._closed
+
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise RuntimeError(
                 "this Polar client is closed; create a new Polar(...) (or use `async with`)"
+            )
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise RuntimeError(
+                "this Polar client was first used in another event loop (each asyncio.run() "
+                "makes a new one); use one client per event loop: create the Polar client "
+                "inside the coroutine that asyncio.run() runs, or use SyncPolar from "
+                "synchronous code"
             )
         if self._session is None:
             connector = aiohttp.TCPConnector(

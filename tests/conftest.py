@@ -24,6 +24,14 @@ LIST_URL = re.compile(r"^https://polar\.test/v1/checkout-links/(\?.*)?$")
 FAST_BACKOFF = Backoff(initial=0.001, maximum=0.002, max_retry_after=0.05)
 
 
+@pytest.fixture(autouse=True)
+def _no_polar_host_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests choose the API host themselves: a developer's exported POLAR_BASE_URL or
+    POLAR_ENVIRONMENT must not send them elsewhere."""
+    monkeypatch.delenv("POLAR_BASE_URL", raising=False)
+    monkeypatch.delenv("POLAR_ENVIRONMENT", raising=False)
+
+
 @pytest.fixture
 def api() -> Iterator[aioresponses]:
     with aioresponses() as mocked:

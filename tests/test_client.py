@@ -20,7 +20,7 @@ def test_no_token_at_all_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("POLAR_ACCESS_TOKEN", raising=False)
     with pytest.raises(
         ValueError,
-        match=re.escape("no access token: pass Polar(access_token=...) or set POLAR_ACCESS_TOKEN"),
+        match=re.escape("no access token: pass access_token=... or set POLAR_ACCESS_TOKEN"),
     ):
         Polar()
 

@@ -6,8 +6,9 @@ Examples are written the way a user writes them: ``Polar()`` (token from
 as the Quickstart starts it. None of that can run here (no token, no network, no server
 on port 8000), so each block gets a fresh ``PolarTestServer`` with the data
 ``polar-links serve`` serves (250 links, seed 0: the ids the examples use),
-``POLAR_ACCESS_TOKEN`` set to its token, and ``polar_links.Polar`` replaced by a
-subclass that sends those clients to it, with its token (``_redirecting_polar``). A
+``POLAR_ACCESS_TOKEN`` set to its token, and ``polar_links.Polar`` and
+``polar_links.SyncPolar`` replaced by subclasses that send those clients to it, with its
+token (``_redirecting``). A
 client given any other ``base_url`` (an example's own ``PolarTestServer``, or a URL the
 example expects to be refused) is left alone.
 
@@ -39,7 +40,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -171,19 +172,26 @@ def _used(block: Block) -> list[Block]:
     return [*_used(used), used]
 
 
-def _redirecting_polar(server: PolarTestServer) -> type[polar_links.Polar]:
-    """A ``Polar`` that sends clients meant for production, the sandbox or
-    ``polar-links serve --port 8000`` to ``server``, with its token."""
+ClientT = TypeVar("ClientT", polar_links.Polar, polar_links.SyncPolar)
 
-    class Polar(polar_links.Polar):
-        def __init__(
-            self, access_token: str | None = None, *, base_url: str | None = None, **options: Any
-        ) -> None:
-            if base_url is None or base_url.rstrip("/") == LOCAL_SERVE_URL:
-                access_token, base_url = server.token, server.base_url
-            super().__init__(access_token, base_url=base_url, **options)
 
-    return Polar
+def _redirecting(client: type[ClientT], server: PolarTestServer) -> type[ClientT]:
+    """A subclass of ``client`` (``Polar`` or ``SyncPolar``) that sends clients meant for
+    production, the sandbox or ``polar-links serve --port 8000`` to ``server``, with its
+    token."""
+
+    def __init__(
+        self: ClientT,
+        access_token: str | None = None,
+        *,
+        base_url: str | None = None,
+        **options: Any,
+    ) -> None:
+        if base_url is None or base_url.rstrip("/") == LOCAL_SERVE_URL:
+            access_token, base_url = server.token, server.base_url
+        client.__init__(self, access_token, base_url=base_url, **options)
+
+    return type(client.__name__, (client,), {"__init__": __init__})
 
 
 @contextlib.contextmanager
@@ -243,7 +251,8 @@ def test_doc_example_runs(
     server = PolarTestServer()  # the data of `polar-links serve`
     with server.run_in_thread(), _logging_restored():
         monkeypatch.setenv("POLAR_ACCESS_TOKEN", server.token)
-        monkeypatch.setattr(polar_links, "Polar", _redirecting_polar(server))
+        monkeypatch.setattr(polar_links, "Polar", _redirecting(polar_links.Polar, server))
+        monkeypatch.setattr(polar_links, "SyncPolar", _redirecting(polar_links.SyncPolar, server))
         if block.is_pytest_module:
             _run_as_pytest_module(block, request.getfixturevalue("pytester"))
             return

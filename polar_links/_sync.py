@@ -1,0 +1,263 @@
+"""``SyncPolar``: the blocking client, for scripts, notebooks and sync web backends.
+
+A thin layer over :class:`~polar_links.Polar`: each ``SyncPolar`` owns one async client
+and one event loop running in a thread of its own; every call is that client's
+coroutine run there, so requests, retries, rate limits, pagination and decoding are the
+async client's, unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import ssl as ssl_module
+import warnings
+import weakref
+from collections.abc import Callable, Coroutine, Iterator
+from types import TracebackType
+from typing import Any, Concatenate, Literal, NoReturn, ParamSpec, TypeVar
+
+from ._background_loop import BackgroundLoop
+from ._checkout_links import CheckoutLinks
+from ._client import (
+    _AUTO,
+    _DEFAULT_BACKOFF,
+    _DEFAULT_TIMEOUT,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Polar,
+)
+from ._config import Backoff, RateLimit, Timeout
+from ._models import CheckoutLink
+from ._options import NOT_GIVEN, NotGiven
+from ._pagination import CheckoutLinkPaginator, Page
+
+__all__ = ["SyncCheckoutLinkPaginator", "SyncCheckoutLinks", "SyncPolar"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+_WHAT = "this SyncPolar client"
+
+
+class SyncCheckoutLinkPaginator:
+    """The result of ``polar.checkout_links.list(...)`` on a :class:`SyncPolar`; creating
+    it sends nothing.
+
+    * ``for link in paginator``: every link of every page, in server order, each id at
+      most once.
+    * ``for page in paginator.pages()``: the :class:`Page` objects.
+    * ``paginator.first_page()``: only the start page.
+    * ``paginator.collect()``: all links as a list.
+
+    The walk is the async client's: later pages are fetched ahead, at most
+    ``concurrency`` requests in flight and at most ``concurrency`` pages held, while your
+    loop body runs. Leaving a ``for`` loop early (``break``, an exception) cancels the
+    requests fetched ahead before the loop is left.
+    """
+
+    def __init__(self, paginator: CheckoutLinkPaginator, loop: BackgroundLoop) -> None:
+        self._paginator = paginator
+        self._loop = loop
+
+    @property
+    def concurrency(self) -> int:
+        """The most page requests this paginator keeps in flight at once."""
+        return self._paginator.concurrency
+
+    def first_page(self) -> Page:
+        """Fetch and return only the start page (``page=``, default 1)."""
+        return self._loop.run(self._paginator.first_page(), what=_WHAT)
+
+    def collect(self) -> list[CheckoutLink]:
+        """Fetch every page (up to ``max_items`` links) and return the links as a list."""
+        return self._loop.run(self._paginator.collect(), what=_WHAT)
+
+    def pages(self) -> Iterator[Page]:
+        """Iterate the pages from the start page to the last, in order (see
+        :meth:`CheckoutLinkPaginator.pages`). Close it, or let it go, to stop the walk."""
+        return self._loop.iterate(self._paginator.pages(), what=_WHAT)
+
+    def __iter__(self) -> Iterator[CheckoutLink]:
+        # Pages cross from the loop's thread, one hand-over per page, not per link.
+        with contextlib.closing(self._loop.iterate(self._paginator.pages(), what=_WHAT)) as pages:
+            for page in pages:
+                yield from page.items
+
+    def __aiter__(self) -> NoReturn:
+        raise TypeError(
+            "this paginator belongs to the synchronous client SyncPolar: iterate it with "
+            "`for link in polar.checkout_links.list(...)`, or use the async client Polar "
+            "with `async for`"
+        )
+
+
+def _blocking(
+    method: Callable[Concatenate[CheckoutLinks, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[SyncCheckoutLinks, P], T]:
+    """The blocking version of an async method of :class:`CheckoutLinks`: same
+    arguments, same result, same exceptions."""
+
+    @functools.wraps(method)
+    def blocking(self: SyncCheckoutLinks, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._loop.run(method(self._resource, *args, **kwargs), what=_WHAT)
+
+    return blocking
+
+
+def _paginating(
+    method: Callable[Concatenate[CheckoutLinks, P], CheckoutLinkPaginator],
+) -> Callable[Concatenate[SyncCheckoutLinks, P], SyncCheckoutLinkPaginator]:
+    @functools.wraps(method)
+    def paginating(
+        self: SyncCheckoutLinks, /, *args: P.args, **kwargs: P.kwargs
+    ) -> SyncCheckoutLinkPaginator:
+        return SyncCheckoutLinkPaginator(method(self._resource, *args, **kwargs), self._loop)
+
+    return paginating
+
+
+class SyncCheckoutLinks:
+    """The checkout-links resource of one :class:`SyncPolar` client: the methods of
+    :class:`CheckoutLinks`, with the same arguments, results and exceptions, returning
+    their results instead of awaitables. ``list`` returns a
+    :class:`SyncCheckoutLinkPaginator`."""
+
+    def __init__(self, resource: CheckoutLinks, loop: BackgroundLoop) -> None:
+        self._resource = resource
+        self._loop = loop
+
+    get = _blocking(CheckoutLinks.get)
+    create = _blocking(CheckoutLinks.create)
+    update = _blocking(CheckoutLinks.update)
+    delete = _blocking(CheckoutLinks.delete)
+    list = _paginating(CheckoutLinks.list)
+
+
+class SyncPolar:
+    """A synchronous client for the Polar API's checkout links: the same resource,
+    methods, arguments, results and exceptions as :class:`Polar`, without ``await``.
+
+    Use it as ``with SyncPolar(...) as polar:`` (or call ``polar.close()``), and keep one
+    per application: it holds a connection pool and a thread running its event loop.
+    It works where an event loop already runs in the calling thread (a notebook cell, an
+    async framework calling sync code), and threads may share one client: their calls
+    run concurrently in its loop. The arguments are :class:`Polar`'s, except
+    ``session`` (the pool lives in the client's own thread).
+    """
+
+    def __init__(
+        self,
+        access_token: str | None = None,
+        *,
+        environment: Literal["production", "sandbox"] | None = None,
+        base_url: str | None = None,
+        timeout: Timeout | float | None = _DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        backoff: Backoff = _DEFAULT_BACKOFF,
+        rate_limit: RateLimit | Literal["auto"] | None = _AUTO,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        api_version: str | None = None,
+        ssl: ssl_module.SSLContext | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        # Arguments are checked here, in the caller's thread, before any thread starts.
+        self._client = Polar(
+            access_token,
+            environment=environment,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            rate_limit=rate_limit,
+            api_version=api_version,
+            ssl=ssl,
+            max_response_bytes=max_response_bytes,
+            allow_insecure_http=allow_insecure_http,
+            concurrency=concurrency,
+        )
+        self._loop = BackgroundLoop(name=f"polar-links-sync-{id(self):x}")
+        self._owner = True
+        #: The checkout-links resource: ``list``, ``get``, ``create``, ``update``, ``delete``.
+        self.checkout_links = SyncCheckoutLinks(self._client.checkout_links, self._loop)
+        self._finalizer = weakref.finalize(
+            self, _warn_unclosed, self._loop, self._client, repr(self)
+        )
+
+    def with_options(
+        self,
+        *,
+        timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        concurrency: int | NotGiven = NOT_GIVEN,
+    ) -> SyncPolar:
+        """Return a view of this client whose calls use these settings by default (see
+        :meth:`Polar.with_options`). The view shares this client's pool, thread and
+        rate limiter; closing the view leaves them open, closing this client closes
+        them for every view."""
+        client = self._client.with_options(
+            timeout=timeout, max_retries=max_retries, concurrency=concurrency
+        )
+        view = object.__new__(type(self))
+        view._client = client
+        view._loop = self._loop
+        view._owner = False
+        view.checkout_links = SyncCheckoutLinks(client.checkout_links, self._loop)
+        return view
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL requests go to."""
+        return self._client.base_url
+
+    @property
+    def closed(self) -> bool:
+        """True once the client has been closed; it cannot be used again."""
+        return self._loop.closed
+
+    def close(self) -> None:
+        """Close the connection pool and end the client's thread. Idempotent. On a view
+        from :meth:`with_options`, does nothing: the pool belongs to the client."""
+        if self._owner:
+            self._finalizer.detach()
+            self._loop.close(self._client.aclose())
+
+    def __enter__(self) -> SyncPolar:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> NoReturn:
+        raise TypeError(
+            "SyncPolar is the synchronous client: use `with SyncPolar(...) as polar:`, or "
+            "the async client with `async with Polar(...) as polar:`"
+        )
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        state = " closed" if self.closed else ""
+        view = "" if self._owner else " view"
+        return f"<SyncPolar{view} base_url={self.base_url!r} access_token='***'{state}>"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(
+            "a SyncPolar client cannot be pickled (it holds a token and a connection pool)"
+        )
+
+
+def _warn_unclosed(loop: BackgroundLoop, client: Polar, shown: str) -> None:
+    warnings.warn(
+        f"unclosed polar-links client {shown}: use `with SyncPolar(...) as polar:` or call "
+        "polar.close() (it was closed now, when garbage-collected)",
+        ResourceWarning,
+        stacklevel=2,
+    )
+    loop.close(client.aclose())
