@@ -164,3 +164,58 @@ def test_polar_base_url_points_an_unchanged_example_at_the_test_server(
     with SyncPolar() as polar:
         assert len(list(polar.checkout_links.list(limit=50))) == 250
     assert polar_server.requests[0].query == [("page", "1"), ("limit", "50")]
+
+
+# ------------------------------------------------------------------------------ the CLI
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from polar_links.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_cli_reads_polar_base_url(
+    polar_server: PolarTestServer, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.setenv("POLAR_ACCESS_TOKEN", polar_server.token)
+    env.setenv("POLAR_BASE_URL", polar_server.base_url)
+    code, out, _ = _cli(capsys, "list", "--max-items", "3")
+    assert code == 0
+    assert len(out.splitlines()) == 3
+    assert len(polar_server.requests) == 1
+
+
+def test_cli_options_beat_the_variables(
+    polar_server: PolarTestServer, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.setenv("POLAR_ACCESS_TOKEN", "polar_oat_not_this_one")
+    env.setenv("POLAR_BASE_URL", "http://127.0.0.1:1")
+    env.setenv("POLAR_ENVIRONMENT", "staging")  # not even looked at
+    code, out, _ = _cli(
+        capsys,
+        "list",
+        "--max-items",
+        "2",
+        "--base-url",
+        polar_server.base_url,
+        "--token",
+        polar_server.token,
+    )
+    assert code == 0
+    assert len(out.splitlines()) == 2
+
+
+def test_a_bad_variable_is_a_cli_usage_error_naming_it(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.setenv("POLAR_ACCESS_TOKEN", TOKEN)
+    env.setenv("POLAR_ENVIRONMENT", "prod")
+    code, out, err = _cli(capsys, "list")
+    assert (code, out) == (2, "")
+    assert err == (
+        "polar-links: error: environment variable POLAR_ENVIRONMENT must be 'production' or "
+        "'sandbox' (or unset for production), got 'prod'\n"
+    )

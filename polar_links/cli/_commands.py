@@ -53,7 +53,8 @@ def _client(args: argparse.Namespace) -> Polar:
         options["max_retries"] = args.max_retries
     return Polar(
         token,
-        environment="sandbox" if args.sandbox else "production",
+        # Without --sandbox, POLAR_BASE_URL and POLAR_ENVIRONMENT may still choose the host.
+        environment="sandbox" if args.sandbox else None,
         base_url=args.base_url,
         **options,
     )

@@ -72,10 +72,14 @@ def _connection_options(secrets: Secrets) -> argparse.ArgumentParser:
         "command lines are visible to other users)",
     )
     group.add_argument(
-        "--sandbox", action="store_true", help="use the sandbox API (sandbox-api.polar.sh)"
+        "--sandbox",
+        action="store_true",
+        help="use the sandbox API (sandbox-api.polar.sh; default: $POLAR_ENVIRONMENT)",
     )
     group.add_argument(
-        "--base-url", metavar="URL", help="API base URL (overrides --sandbox), e.g. a test server"
+        "--base-url",
+        metavar="URL",
+        help="API base URL (overrides --sandbox; default: $POLAR_BASE_URL), e.g. a test server",
     )
     group.add_argument(
         "--timeout", type=seconds, metavar="SECONDS", help="per-attempt timeout (default 30)"
