@@ -398,3 +398,21 @@ def test_async_with_on_the_sync_client_says_to_use_with() -> None:
     with pytest.raises(TypeError, match=re.escape("use `with SyncPolar(...) as polar:`")):
         asyncio.run(misuse())
     polar.close()
+
+
+def test_with_options_views_share_the_clients_pool_and_thread(
+    polar_server: PolarTestServer,
+) -> None:
+    before = set(threading.enumerate())
+    with sync_client(polar_server) as polar:
+        view = polar.with_options(concurrency=2, max_retries=0)
+        assert repr(view).startswith("<SyncPolar view base_url=")
+        assert view.checkout_links.list().concurrency == 2
+        assert polar.checkout_links.list().concurrency == 8
+        assert len(list(view.checkout_links.list(limit=50))) == 250
+        view.close()  # a view owns nothing
+        assert not polar.closed
+        assert polar.checkout_links.list(limit=1).first_page().total_count == 250
+        assert len(client_threads(before)) == 1
+    assert view.closed
+    assert client_threads(before) == []
