@@ -60,7 +60,10 @@ class CheckoutLinks:
         """List checkout links; returns a paginator without sending anything.
 
         ``organization_id``/``product_id``: one id or a list (a link matches any of them).
-        ``sorting``: criteria applied in order, e.g. ``["-created_at", "label"]``.
+        ``sorting``: criteria applied in order, e.g. ``["-created_at", "label"]``; when
+        they do not name ``created_at``, it is sent as the last criterion, so that links
+        tying on all of them still have one order for every page (the server has no
+        tie-breaker of its own; see "Consistency" in the listing docs).
         ``limit``: links per page, 1..100 (default 100: fewest requests).
         ``page``: the page to start from (1-based). ``max_items``: stop after this many
         links, without fetching further pages. ``concurrency``: page requests in flight

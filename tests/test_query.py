@@ -40,6 +40,21 @@ def test_sorting_criteria_are_repeated_keys_in_the_given_order() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        (["label"], ["label", "created_at"]),
+        (["-allow_discount_codes", "-label"], ["-allow_discount_codes", "-label", "created_at"]),
+        (["success_url", "-created_at"], ["success_url", "-created_at"]),
+        (["created_at", "label"], ["created_at", "label"]),
+    ],
+)
+def test_created_at_is_appended_as_tie_breaker_unless_named(
+    given: list[str], sent: list[str]
+) -> None:
+    assert list_query(sorting=given) == [("sorting", v) for v in sent]
+
+
 def test_none_sends_no_key_at_all() -> None:
     assert list_query(organization_id=None, product_id=None, sorting=None) == []
 
@@ -53,6 +68,7 @@ def test_page_and_limit_follow_the_filters() -> None:
     assert page_query(base, 3, 100) == [
         ("organization_id", ORG_A),
         ("sorting", "label"),
+        ("sorting", "created_at"),
         ("page", "3"),
         ("limit", "100"),
     ]

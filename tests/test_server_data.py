@@ -7,6 +7,7 @@ import uuid
 from collections import Counter
 
 import msgspec
+import pytest
 
 from polar_links.testing import CHECKOUT_URL_BASE, build_catalogue, generate_links
 
@@ -87,13 +88,25 @@ def test_links_cover_every_variant() -> None:
     assert any(ln["trial_interval"] for ln in links)
 
 
-def test_created_at_rises_with_a_few_collisions() -> None:
+def test_created_at_rises_and_never_repeats_by_default() -> None:
     links = generate_links(2_000, seed=4)
     stamps = [ln["created_at"] for ln in links]
     assert stamps == sorted(stamps)
-    repeats = sum(1 for a, b in itertools.pairwise(stamps) if a == b)
-    assert 0 < repeats < len(stamps) // 10
+    assert len(set(stamps)) == len(stamps)  # microseconds: unique, as on the real server
     assert all(s.endswith("Z") for s in stamps)
+
+
+def test_created_at_ties_can_be_forced_at_a_given_rate() -> None:
+    links = generate_links(2_000, seed=4, created_at_ties=0.25)
+    stamps = [ln["created_at"] for ln in links]
+    assert stamps == sorted(stamps)
+    repeats = sum(1 for a, b in itertools.pairwise(stamps) if a == b)
+    assert 400 < repeats < 600  # about a quarter of 2,000
+
+
+def test_a_tie_rate_outside_0_to_1_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"created_at_ties must be from 0 to 1, got 1\.5"):
+        generate_links(3, created_at_ties=1.5)
 
 
 def test_fifty_thousand_links_are_distinct_and_varied() -> None:

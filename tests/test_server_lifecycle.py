@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 
@@ -67,3 +70,42 @@ async def test_serve_forever_reports_ready_and_stops_when_cancelled() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+def _raw_walk_ids(base_url: str, token: str, sorting: str, limit: int) -> list[str]:
+    """Pages 1..max_page of the list, as plain HTTP; the ids in the order received."""
+    ids: list[str] = []
+    page = 1
+    while True:
+        request = urllib.request.Request(
+            f"{base_url}/v1/checkout-links/?sorting={sorting}&limit={limit}&page={page}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = json.load(response)
+        ids += [item["id"] for item in body["items"]]
+        if page >= body["pagination"]["max_page"]:
+            return ids
+        page += 1
+
+
+@pytest.mark.parametrize("stable", [False, True])
+def test_serve_stable_ties_flag_gives_one_order_for_every_page(stable: bool) -> None:
+    flags = ["--stable-ties"] if stable else []
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "polar_links", "serve", "--port", "0", "--links", "100", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline()
+        base_url = ready.rsplit(" ", 1)[-1].strip()
+        ids = _raw_walk_ids(base_url, DEFAULT_TOKEN, "allow_discount_codes", 7)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    assert len(ids) == 100
+    # Stable ties: pages partition the list. Real ties: pages overlap and leave gaps.
+    assert (len(set(ids)) == 100) is stable

@@ -34,19 +34,34 @@ async def get_json(
         return body
 
 
-async def walk(http: aiohttp.ClientSession, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Every item of every page, with limit 100."""
-    items: list[dict[str, Any]] = []
+async def walk(
+    http: aiohttp.ClientSession, params: list[tuple[str, str]], limit: int = 100
+) -> list[dict[str, Any]]:
+    """Every item of every page, pages 1 to max_page, as the server sent them."""
+    return [item for page in await pages(http, params, limit) for item in page["items"]]
+
+
+async def pages(
+    http: aiohttp.ClientSession, params: list[tuple[str, str]], limit: int = 100
+) -> list[dict[str, Any]]:
+    """Every page body, 1 to max_page."""
+    bodies: list[dict[str, Any]] = []
     page = 1
     while True:
-        body = await get_json(http, [*params, ("limit", "100"), ("page", str(page))])
-        items.extend(body["items"])
+        body = await get_json(http, [*params, ("limit", str(limit)), ("page", str(page))])
+        bodies.append(body)
         if page >= body["pagination"]["max_page"]:
-            return items
+            return bodies
         page += 1
 
 
-def compare(a: dict[str, Any], b: dict[str, Any], sorting: list[str]) -> int:
+def sort_key(item: dict[str, Any], sorting: list[str]) -> tuple[Any, ...]:
+    return tuple(item[c.lstrip("-")] for c in sorting)
+
+
+def compare(
+    a: dict[str, Any], b: dict[str, Any], sorting: list[str], *, ties_by_id: bool = True
+) -> int:
     """-1/0/1 ordering of two links by the documented rule, written out pair by pair."""
     for criterion in sorting:
         descending = criterion.startswith("-")
@@ -62,12 +77,20 @@ def compare(a: dict[str, Any], b: dict[str, Any], sorting: list[str]) -> int:
             return 1 if descending else -1
         result = -1 if va < vb else 1
         return -result if descending else result
+    if not ties_by_id:
+        return 0
     return -1 if a["id"] < b["id"] else 1
 
 
 def assert_ordered(items: list[dict[str, Any]], sorting: list[str]) -> None:
     for a, b in itertools.pairwise(items):
         assert compare(a, b, sorting) < 0, (a["id"], b["id"], sorting)
+
+
+def assert_keys_ordered(items: list[dict[str, Any]], sorting: list[str]) -> None:
+    """Ordered by the criteria alone: ties may come in any order."""
+    for a, b in itertools.pairwise(items):
+        assert compare(a, b, sorting, ties_by_id=False) <= 0, (a["id"], b["id"], sorting)
 
 
 async def test_limit_150_is_clamped_to_100_items_and_max_page_uses_100(
@@ -132,7 +155,7 @@ async def test_repeated_product_ids_match_links_holding_any_of_them(
         for link in polar_server.store.all_links()
         if any(p["id"] in products for p in link["products"])
     ]
-    assert sorted(i["id"] for i in items) == sorted(expected)
+    assert {i["id"] for i in items} == set(expected)
     assert expected  # the seed gives these products links
 
 
@@ -146,8 +169,9 @@ async def test_organization_and_product_filters_combine(
     assert body["pagination"]["total_count"] == 0
 
 
+@pytest.mark.polar_server(stable_ties=True)
 @pytest.mark.parametrize("criterion", SORT_VALUES)
-async def test_each_sorting_criterion_orders_every_page(
+async def test_each_sorting_criterion_orders_every_page_with_stable_ties(
     http: aiohttp.ClientSession, polar_server: PolarTestServer, criterion: str
 ) -> None:
     items = await walk(http, [("sorting", criterion)])
@@ -156,6 +180,7 @@ async def test_each_sorting_criterion_orders_every_page(
     assert [i["id"] for i in items] == polar_server.store.expected_order([criterion])
 
 
+@pytest.mark.polar_server(stable_ties=True)
 @pytest.mark.parametrize(
     "sorting",
     [
@@ -164,7 +189,7 @@ async def test_each_sorting_criterion_orders_every_page(
         ["success_url", "allow_discount_codes"],
     ],
 )
-async def test_multiple_criteria_apply_in_order(
+async def test_multiple_criteria_apply_in_order_with_stable_ties(
     http: aiohttp.ClientSession, polar_server: PolarTestServer, sorting: list[str]
 ) -> None:
     items = await walk(http, [("sorting", s) for s in sorting])
@@ -183,11 +208,119 @@ async def test_nulls_sort_last_ascending_and_first_descending(
     assert descending[:nulls] == [None] * nulls
 
 
-async def test_equal_created_at_values_break_ties_by_id(http: aiohttp.ClientSession) -> None:
+@pytest.mark.polar_server(stable_ties=True, created_at_ties=0.1)
+async def test_stable_ties_break_equal_created_at_values_by_id(http: aiohttp.ClientSession) -> None:
     items = await walk(http, [])
     ties = [(a, b) for a, b in itertools.pairwise(items) if a["created_at"] == b["created_at"]]
-    assert ties, "the seeded data should contain created_at collisions"
+    assert len(ties) > 10, "created_at_ties=0.1 should give created_at collisions"
     assert all(a["id"] < b["id"] for a, b in ties)
+    assert len({i["id"] for i in items}) == 250
+
+
+# ---------------------------------------------------------------- real-server ordering
+
+
+@pytest.mark.parametrize("criterion", SORT_VALUES)
+async def test_each_criterion_orders_every_page_by_its_values(
+    http: aiohttp.ClientSession, criterion: str
+) -> None:
+    items = await walk(http, [("sorting", criterion)], limit=7)
+    assert len(items) == 250
+    assert_keys_ordered(items, [criterion])
+
+
+@pytest.mark.parametrize("criterion", ["label", "-success_url", "allow_discount_codes"])
+@pytest.mark.parametrize("limit", [7, 100])
+async def test_tied_rows_overlap_and_leave_gaps_across_pages_with_nothing_changed(
+    http: aiohttp.ClientSession, polar_server: PolarTestServer, criterion: str, limit: int
+) -> None:
+    before = polar_server.store.all_links()
+    items = await walk(http, [("sorting", criterion)], limit=limit)
+    ids = [i["id"] for i in items]
+    # Every position holds a link with the right value; which tied link varies per page.
+    expected = polar_server.store.expected_order([criterion])
+    by_id = {link["id"]: link for link in before}
+    assert [sort_key(i, [criterion]) for i in items] == [
+        sort_key(by_id[i], [criterion]) for i in expected
+    ]
+    assert len(ids) == 250
+    assert len(set(ids)) < 250  # some links came twice, so others never came
+    assert polar_server.store.all_links() == before
+
+
+async def test_the_tie_order_depends_on_offset_plus_limit_only(
+    http: aiohttp.ClientSession,
+) -> None:
+    params = [("sorting", "allow_discount_codes")]
+
+    async def rows(page: int, limit: int) -> list[dict[str, Any]]:
+        body = await get_json(http, [*params, ("limit", str(limit)), ("page", str(page))])
+        items: list[dict[str, Any]] = body["items"]
+        return items
+
+    top100 = await rows(1, 100)
+    assert await rows(1, 100) == top100  # the same request gets the same page
+    # Rows 50..99 with the same bound (offset + limit = 100): the same links.
+    assert await rows(2, 50) == top100[50:]
+    # Rows 60..89 with bound 90: the same values, other tied links.
+    other = await rows(3, 30)
+    assert [i["allow_discount_codes"] for i in other] == [
+        i["allow_discount_codes"] for i in top100[60:90]
+    ]
+    assert {i["id"] for i in other} != {i["id"] for i in top100[60:90]}
+
+
+@pytest.mark.parametrize("limit", [7, 100])
+async def test_created_at_as_last_criterion_makes_every_walk_exact(
+    http: aiohttp.ClientSession, polar_server: PolarTestServer, limit: int
+) -> None:
+    sorting = ["label", "-allow_discount_codes", "created_at"]
+    items = await walk(http, [("sorting", c) for c in sorting], limit=limit)
+    assert [i["id"] for i in items] == polar_server.store.expected_order(sorting)
+
+
+async def test_stable_ties_can_be_switched_on_a_running_server(
+    http: aiohttp.ClientSession, polar_server: PolarTestServer
+) -> None:
+    polar_server.store.stable_ties = True
+    items = await walk(http, [("sorting", "label")], limit=7)
+    assert [i["id"] for i in items] == polar_server.store.expected_order(["label"])
+
+
+# ---------------------------------------------------------------- join duplicates
+
+
+def matching_rows(server: PolarTestServer, products: list[str]) -> dict[str, int]:
+    """Link id -> how many of ``products`` it sells (its rows in the server's join)."""
+    rows = {}
+    for link in server.store.all_links():
+        count = sum(1 for p in link["products"] if p["id"] in products)
+        if count:
+            rows[link["id"]] = count
+    return rows
+
+
+@pytest.mark.parametrize("stable", [False, True])
+async def test_several_product_ids_count_rows_and_repeat_links_across_short_pages(
+    http: aiohttp.ClientSession, polar_server: PolarTestServer, stable: bool
+) -> None:
+    polar_server.store.stable_ties = stable
+    catalogue = polar_server.store.catalogue
+    products = [p["id"] for p in catalogue.products_of(catalogue.organizations[0])]
+    rows = matching_rows(polar_server, products)
+    assert sum(rows.values()) > len(rows)  # some links sell two or three of them
+    bodies = await pages(http, [("product_id", p) for p in products], limit=7)
+    total = sum(rows.values())
+    assert {b["pagination"]["total_count"] for b in bodies} == {total}
+    assert {b["pagination"]["max_page"] for b in bodies} == {-(-total // 7)}
+    assert len(bodies) == -(-total // 7)
+    ids = [i["id"] for b in bodies for i in b["items"]]
+    assert set(ids) == set(rows)  # created_at is unique: each link's rows are adjacent
+    assert len(ids) > len(rows)  # a link split across two pages comes on both
+    assert any(len(b["items"]) < 7 for b in bodies[:-1])  # unique after the offset
+    for body in bodies:
+        page_ids = [i["id"] for i in body["items"]]
+        assert len(page_ids) == len(set(page_ids))
 
 
 @pytest.mark.parametrize(

@@ -178,6 +178,7 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
                 latency_ms=args.latency_ms,
                 ready=ready,
                 budget=args.budget,
+                stable_ties=args.stable_ties,
             )
 
     try:

@@ -307,6 +307,12 @@ def build_parser(secrets: Secrets) -> argparse.ArgumentParser:
         "(e.g. 500/60, Polar's production budget; default: no budget)",
     )
     serve.add_argument(
+        "--stable-ties",
+        action="store_true",
+        help="break sort ties by id (default: order tied links like the real server, differently "
+        "for each page offset and limit)",
+    )
+    serve.add_argument(
         "-v", "--verbose", action="store_true", help="log the polar_links debug records to stderr"
     )
 

@@ -35,8 +35,8 @@ _EPOCH = datetime(1970, 1, 1)
 #: Generated links are created between these two instants (microseconds since epoch).
 _SPAN_START_US = 1_672_531_200_000_000  # 2023-01-01T00:00:00Z
 _SPAN_US = 900 * 86_400 * 1_000_000  # about two and a half years
-#: Share of generated links whose created_at equals the previous link's.
-_COLLISION_RATE = 0.04
+#: Share of generated links created in a burst: within a second of the previous one.
+_BURST_RATE = 0.04
 
 
 def random_uuid4(rng: random.Random) -> str:
@@ -402,18 +402,24 @@ def generate_links(
     seed: int = 0,
     organizations: int = 3,
     catalogue: Catalogue | None = None,
+    created_at_ties: float = 0.0,
 ) -> list[Json]:
     """Return ``count`` checkout-link dicts, shaped exactly as the API sends them.
 
-    Deterministic for ``(count, seed, organizations)``. Links are returned in creation
-    order; ``created_at`` values are spread over about 2.5 years from 2023-01-01, and about
-    4 % repeat the previous link's value so tie-breaking is exercised. Labels and success
+    Deterministic for ``(count, seed, organizations, created_at_ties)``. Links are
+    returned in creation order; ``created_at`` values (microseconds) are spread over about
+    2.5 years from 2023-01-01 and, as on the real server, no two are equal (about 4 % of
+    links come in bursts, within a second of the previous one). ``created_at_ties``
+    (0 to 1) is the share of links that instead repeat the previous link's ``created_at``
+    exactly, to test what happens when even the last sorting key ties. Labels and success
     URLs are drawn from small vocabularies (some ``null``; some success URLs carry the
     ``{CHECKOUT_ID}`` placeholder); about a quarter of links carry a discount.
 
     Products and discounts come from ``catalogue`` (default ``build_catalogue(seed,
     organizations)``) and are shared, not copied. 50,000 links take well under a second.
     """
+    if not 0.0 <= created_at_ties <= 1.0:
+        raise ValueError(f"created_at_ties must be from 0 to 1, got {created_at_ties!r}")
     cat = catalogue if catalogue is not None else build_catalogue(seed, organizations)
     rng = random.Random(f"polar-links-links-{seed}-{count}")
     rand = rng.random
@@ -429,8 +435,11 @@ def generate_links(
     created = _SPAN_START_US
     links: list[Json] = []
     for _ in range(count):
-        if rand() >= _COLLISION_RATE or not links:
+        r = rand()
+        if not links or r >= max(_BURST_RATE, created_at_ties):
             created += rng.randrange(1, 2 * mean_gap)
+        elif r >= created_at_ties:
+            created += 1 + int(r * 25_000_000)  # r < 0.04: up to a second later
         org = orgs[int(rand() * len(orgs))]
         catalogue_products = by_org[org]
         r = rand()

@@ -27,8 +27,15 @@ class PolarTestServer:
     """A local, in-memory Polar checkout-links API for tests and benchmarks.
 
     ``links`` seeded links (default 250) are generated from ``seed`` across
-    ``organizations`` organizations, unless ``data`` (a list of link dicts) is given,
-    in which case those links are served and the catalogue is collected from them.
+    ``organizations`` organizations (``created_at_ties``: share of links whose
+    ``created_at`` repeats the previous one's, default 0), unless ``data`` (a list of link
+    dicts) is given, in which case those links are served and the catalogue is collected
+    from them.
+
+    Like the real server, it orders links that tie on every sorting criterion
+    differently for each page offset and limit, so offset pages can overlap and leave
+    gaps (see :class:`LinkStore`). ``stable_ties=True`` breaks ties by id instead, for
+    tests that need one fixed order (``store.stable_ties`` switches it later).
 
     Use it as ``async with PolarTestServer() as server:`` in a running loop, or call
     :meth:`start_in_thread` / :meth:`stop` (or ``with server.run_in_thread():``) to serve
@@ -53,11 +60,17 @@ class PolarTestServer:
         data: Sequence[Mapping[str, Any]] | None = None,
         read_only_token: str | None = None,
         organizations: int = 3,
+        stable_ties: bool = False,
+        created_at_ties: float = 0.0,
     ) -> None:
         if data is None:
             catalogue: Catalogue | None = build_catalogue(seed, organizations)
             items: Sequence[Mapping[str, Any]] = generate_links(
-                links, seed=seed, organizations=organizations, catalogue=catalogue
+                links,
+                seed=seed,
+                organizations=organizations,
+                catalogue=catalogue,
+                created_at_ties=created_at_ties,
             )
         else:
             catalogue, items = None, data
@@ -68,7 +81,7 @@ class PolarTestServer:
         self.faults = Faults()
         self.budget = RequestBudget()
         self.requests: list[RecordedRequest] = []
-        self.store = LinkStore(items, catalogue)
+        self.store = LinkStore(items, catalogue, stable_ties=stable_ties)
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -210,14 +223,18 @@ async def serve_forever(
     latency_ms: float = 0,
     ready: Callable[[str], None] | None = None,
     budget: tuple[int, float] | None = None,
+    stable_ties: bool = False,
 ) -> None:
     """Run a :class:`PolarTestServer` until cancelled (e.g. by Ctrl-C).
 
     ``latency_ms`` milliseconds are added to every request. ``budget``: ``(requests,
-    seconds)``, a sliding-window budget per token (none by default). ``ready(base_url)``
-    is called once, as soon as the server listens.
+    seconds)``, a sliding-window budget per token (none by default). ``stable_ties``:
+    break sort ties by id instead of ordering them like the real server.
+    ``ready(base_url)`` is called once, as soon as the server listens.
     """
-    async with PolarTestServer(links=links, seed=seed, token=token, host=host, port=port) as server:
+    async with PolarTestServer(
+        links=links, seed=seed, token=token, host=host, port=port, stable_ties=stable_ties
+    ) as server:
         server.faults.latency = latency_ms / 1000
         if budget is not None:
             server.budget.requests, server.budget.per = budget

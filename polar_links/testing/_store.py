@@ -6,9 +6,27 @@ Ordering rule (the same as PostgreSQL's defaults, which the live API sorts with)
 * ``null`` sorts **last** when ascending and **first** when descending
   (``NULLS LAST`` / ``NULLS FIRST``), see :data:`NULL_ORDERING`;
 * strings compare by code point (``C`` collation); ``false`` < ``true``;
-  ``created_at`` compares as an instant;
-* after the given criteria, ties break by ``id`` ascending, so the order is total and
-  stable across requests.
+* ``created_at`` compares as an instant.
+
+Rows that tie on every criterion come back the way PostgreSQL returns them for an
+``ORDER BY`` without a unique last key (the real server's query), unless the store was
+made with ``stable_ties=True``:
+
+* while the matching rows are more than twice ``offset + limit``, PostgreSQL keeps the
+  top ``offset + limit`` rows in a bounded heap, and the order of tied rows depends on
+  that bound: here it is drawn from a hash of (row, ``offset + limit``), so the same
+  request always gets the same page, but consecutive pages can overlap and leave gaps
+  inside a run of tied rows, with nothing changed in between;
+* otherwise (a full sort) tied rows come in one fixed, arbitrary order (a hash of the
+  row alone), the same for every such request.
+
+With ``stable_ties=True``, ties break by ``id`` ascending: the order is total and the
+same for every page, which is what :meth:`LinkStore.expected_order` spells out.
+
+Several ``product_id`` values join one row per (link, matching product), without
+DISTINCT, as the real server does: the total counts rows, the page window is taken over
+rows, and only then is the page made unique (a link keeps its first row), so a page can
+be short and a link can come on two pages.
 
 All public methods take a lock, so tests may call them from another thread while the
 server serves requests.
@@ -17,10 +35,12 @@ server serves requests.
 from __future__ import annotations
 
 import functools
+import hashlib
 import secrets
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -57,25 +77,53 @@ def _split(criterion: str) -> tuple[str, bool]:
     return (criterion[1:], True) if criterion.startswith("-") else (criterion, False)
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """The matching rows of one (filters, sorting), sorted with ties by id.
+
+    ``ids[i]`` is the link of row ``i`` (repeated for join rows), ``tags[i]`` names the
+    row among its ties, and rows ``group[i][0]`` to ``group[i][1] - 1`` tie with row ``i``
+    on every criterion (``None`` when row ``i`` ties with no other row).
+    """
+
+    ids: list[str]
+    tags: list[str]
+    group: list[tuple[int, int] | None]
+
+
+def _tie_rank(tag: str, bound: int) -> bytes:
+    return hashlib.blake2b(f"{tag}@{bound}".encode(), digest_size=8).digest()
+
+
 class LinkStore:
     """Checkout links held in memory, with the list endpoint's filtering and ordering.
 
     ``links`` are shallow-copied (their ``metadata`` too); nested product and discount
     dicts stay shared with ``catalogue``. ``catalogue`` (default: collected from the
     links) decides which product, price and discount ids a create or update may name.
+    ``stable_ties`` (also an attribute, settable at any time): ``False`` (the default)
+    orders rows that tie on every sorting criterion the way the real server does, so
+    the tie order depends on the page's offset and limit; ``True`` breaks ties by id.
     """
 
-    def __init__(self, links: Iterable[Mapping[str, Any]], catalogue: Catalogue | None = None):
+    def __init__(
+        self,
+        links: Iterable[Mapping[str, Any]],
+        catalogue: Catalogue | None = None,
+        *,
+        stable_ties: bool = False,
+    ):
         copies = [self._copy(link) for link in links]
         self.catalogue: Catalogue = (
             catalogue if catalogue is not None else Catalogue.from_links(copies)
         )
+        self.stable_ties = stable_ties
         self._lock = threading.RLock()
         self._links: dict[str, Json] = {}
         self._created: dict[str, datetime] = {}
         self._prefix: dict[str, bytes] = {}
         self._fragments: dict[int, tuple[Json, bytes]] = {}
-        self._orders: dict[tuple[Any, ...], list[str]] = {}
+        self._orders: dict[tuple[Any, ...], _Rows] = {}
         for link in copies:
             self._insert(link)
 
@@ -112,22 +160,47 @@ class LinkStore:
         page: int = 1,
         limit: int = 10,
     ) -> tuple[bytes, int]:
-        """Return one page as a JSON array (bytes) and the total count (items) of the filter.
+        """Return one page as a JSON array (bytes) and the total count (rows) of the filter.
 
-        ``page`` counts from 1; ``limit`` is used as given (the caller clamps it). Sorted
-        orders are cached per (filters, sorting) until the next mutation.
+        ``page`` counts from 1; ``limit`` is used as given (the caller clamps it). With
+        several ``product_ids`` the count is of (link, matching product) rows and the page
+        holds each link once (see the module's docstring). Sorted orders are cached per
+        (filters, sorting) until the next mutation.
         """
         with self._lock:
-            order = self._order(organization_ids, product_ids, tuple(sorting))
+            rows = self._order(organization_ids, product_ids, tuple(sorting))
             start = (page - 1) * limit
             parts: list[bytes] = [b"["]
-            for link_id in order[start : start + limit]:
+            for link_id in dict.fromkeys(self._window(rows, start, start + limit)):
                 self._parts(link_id, parts)
                 parts.append(b",")
             if len(parts) > 1:
                 parts.pop()
             parts.append(b"]")
-            return b"".join(parts), len(order)
+            return b"".join(parts), len(rows.ids)
+
+    def _window(self, rows: _Rows, start: int, stop: int) -> list[str]:
+        """The link ids of rows ``start`` to ``stop - 1``, ties ordered as documented."""
+        if self.stable_ties:
+            return rows.ids[start:stop]
+        # PostgreSQL sorts with a bounded heap of ``stop`` rows while the input holds more
+        # than twice that many, and quicksorts everything otherwise (tuplesort.c).
+        bound = stop if len(rows.ids) > 2 * stop else 0
+        out: list[str] = []
+        position = start
+        stop = min(stop, len(rows.ids))
+        while position < stop:
+            group = rows.group[position]
+            if group is None:
+                out.append(rows.ids[position])
+                position += 1
+                continue
+            first, end = group
+            ranked = sorted(range(first, end), key=lambda i: _tie_rank(rows.tags[i], bound))
+            until = min(stop, end)
+            out.extend(rows.ids[i] for i in ranked[position - first : until - first])
+            position = until
+        return out
 
     def expected_order(
         self,
@@ -139,7 +212,10 @@ class LinkStore:
 
         Computed independently from the serving code (one ``sorted()`` with a comparison
         function that spells out :data:`NULL_ORDERING` and the ``id`` tie-break), so tests
-        can check the server and the client against it.
+        can check the server and the client against it. Each matching link comes once.
+        This is the server's order with ``stable_ties=True``; without it, links that tie
+        on every criterion may come in another order (append ``"created_at"`` to the
+        criteria, unique unless ties were forced, to get an order both modes share).
         """
         orgs = {organization_id} if isinstance(organization_id, str) else set(organization_id or ())
         prods = {product_id} if isinstance(product_id, str) else set(product_id or ())
@@ -256,7 +332,7 @@ class LinkStore:
     def delete_oldest(self, count: int) -> list[str]:
         """Delete the first ``count`` links of the default order (``created_at``, then id)."""
         with self._lock:
-            doomed = self._order(frozenset(), frozenset(), ("created_at",))[:count]
+            doomed = self._order(frozenset(), frozenset(), ("created_at",)).ids[:count]
             for link_id in doomed:
                 self.delete(link_id)
             return doomed
@@ -306,30 +382,55 @@ class LinkStore:
 
     def _order(
         self, orgs: frozenset[str], prods: frozenset[str], sorting: tuple[str, ...]
-    ) -> list[str]:
+    ) -> _Rows:
         key = (orgs, prods, sorting)
         cached = self._orders.get(key)
         if cached is not None:
             return cached
-        ids = sorted(
-            link_id
-            for link_id, link in self._links.items()
-            if (not orgs or link["organization_id"] in orgs)
-            and (not prods or any(p["id"] in prods for p in link["products"]))
-        )
+        links = self._links
+        # One row per (link, matching product) when filtering by product: the real
+        # server joins the link-product table without DISTINCT.
+        rows: list[tuple[str, str]] = []
+        for link_id, link in links.items():
+            if orgs and link["organization_id"] not in orgs:
+                continue
+            if prods:
+                rows += [(link_id, p["id"]) for p in link["products"] if p["id"] in prods]
+            else:
+                rows.append((link_id, ""))
+        rows.sort()
         # Stable multi-pass sort: least significant criterion first. A key of
         # (is_null, value) puts nulls last; reverse=True turns that into nulls first.
+        keys: list[Callable[[str], Any]] = []
         for criterion in reversed(sorting):
             name, descending = _split(criterion)
-            if name == "created_at":
-                created = self._created
-                ids.sort(key=created.__getitem__, reverse=descending)
-            else:
-                ids.sort(key=_nullable_key(self._links, name), reverse=descending)
+            key_of = (
+                self._created.__getitem__ if name == "created_at" else _nullable_key(links, name)
+            )
+            keys.append(key_of)
+            rows.sort(key=_by_link(key_of), reverse=descending)
+        full = [tuple(k(link_id) for k in keys) for link_id, _ in rows]
+        group: list[tuple[int, int] | None] = [None] * len(rows)
+        first = 0
+        for i in range(1, len(rows) + 1):
+            if i == len(rows) or full[i] != full[first]:
+                if i - first > 1:
+                    group[first:i] = [(first, i)] * (i - first)
+                first = i
+        result = _Rows([r[0] for r in rows], [f"{r[0]}/{r[1]}" for r in rows], group)
         if len(self._orders) >= _ORDER_CACHE_SIZE:
             self._orders.clear()
-        self._orders[key] = ids
-        return ids
+        self._orders[key] = result
+        return result
+
+
+def _by_link(key_of: Callable[[str], Any]) -> Callable[[tuple[str, str]], Any]:
+    """Sort key of a (link id, product id) row: the link's key."""
+
+    def key(row: tuple[str, str]) -> Any:
+        return key_of(row[0])
+
+    return key
 
 
 def _deprecated_fields(products: Sequence[Json]) -> Json:

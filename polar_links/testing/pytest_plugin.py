@@ -9,8 +9,11 @@ tests can all use it. Configure it per test with the marker::
         ...
 
 The marker accepts the keyword arguments of ``PolarTestServer`` (``links``, ``seed``,
-``token``, ``read_only_token``, ``organizations``, ``data``). Importing this module is
-cheap: the server (and aiohttp) load only when the fixture is used.
+``token``, ``read_only_token``, ``organizations``, ``data``, ``stable_ties``,
+``created_at_ties``). By default the server orders sort ties like the real one
+(differently for each page offset and limit); ``stable_ties=True`` breaks them by id.
+Importing this module is cheap: the server (and aiohttp) load only when the fixture is
+used.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "polar_server(links=250, seed=0, token=..., read_only_token=None, organizations=3, "
-        "data=None): configure the polar_server fixture's test server",
+        "data=None, stable_ties=False, created_at_ties=0.0): configure the polar_server "
+        "fixture's test server",
     )
 
 
