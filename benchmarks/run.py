@@ -141,6 +141,73 @@ def measure(sizes: list[int], latencies: list[int]) -> list[Run]:
     return runs
 
 
+SYNC_VARIANTS = (
+    ("async client (async for)", "sdk"),
+    ("SyncPolar, plain script", "sync"),
+    ("SyncPolar in a thread, loop in main thread", "sync-thread"),
+)
+
+
+def measure_sync(size: int, repeats: int) -> list[Run]:
+    """The sync client against the async one on one server (0 ms, default concurrency):
+    ``repeats`` rounds, variants interleaved, each walk in its own process; the best
+    wall time and the lowest peak RSS of each variant (the least disturbed runs on a
+    shared machine)."""
+    best: dict[str, Run] = {}
+    server = Server(size, 0)
+    try:
+        walk(server, "floor", 1)  # warm the server's caches and the OS
+        for _ in range(repeats):
+            for label, variant in SYNC_VARIANTS:
+                r = walk(server, variant, DEFAULT_CONCURRENCY)
+                run = Run(
+                    size,
+                    0,
+                    label,
+                    int(r["items"]),
+                    int(r["pages"]),
+                    r["seconds"],
+                    r["peak_rss_mib"],
+                    r["cpu_sys_s"],
+                    int(r["minor_faults"]),
+                )
+                print(
+                    f"{size:>6} links   0 ms  {label:<44} {run.seconds:7.3f} s  "
+                    f"{run.peak_rss_mib:6.1f} MiB",
+                    flush=True,
+                )
+                if label in best:
+                    kept = best[label]
+                    run.seconds = min(run.seconds, kept.seconds)
+                    run.peak_rss_mib = min(run.peak_rss_mib, kept.peak_rss_mib)
+                best[label] = run
+    finally:
+        server.close()
+    return [best[label] for label, _ in SYNC_VARIANTS]
+
+
+def sync_targets(runs: list[Run]) -> list[tuple[str, str, bool]]:
+    """Wall time and peak RSS of each sync variant over the async client's."""
+    if not runs:
+        return []
+    base, checks = runs[0], []
+    for run in runs[1:]:
+        if run.items != base.items:
+            checks.append((f"{run.label}: links streamed", f"{run.items} != {base.items}", False))
+        for what, ratio in (
+            ("wall time", run.seconds / base.seconds),
+            ("peak RSS", run.peak_rss_mib / base.peak_rss_mib),
+        ):
+            checks.append(
+                (
+                    f"{run.size} links, 0 ms: {run.label} {what} / async client",
+                    f"{ratio:.2f}x (target <= 1.2x)",
+                    ratio <= 1.2,
+                )
+            )
+    return checks
+
+
 def find(runs: list[Run], size: int, latency: int, prefix: str) -> Run | None:
     return next(
         (
@@ -217,6 +284,7 @@ def report(
     checks: list[tuple[str, str, bool]],
     decode: dict[str, float],
     generation_s: float,
+    sync_runs: list[Run] | None = None,
 ) -> str:
     lines = [
         f"polar-links {__version__}, Python {platform.python_version()}, "
@@ -234,6 +302,19 @@ def report(
         f"| {r.rate:,.0f} | {r.peak_rss_mib:.1f} | {r.cpu_sys_s:.2f} | {r.minor_faults:,} |"
         for r in runs
     ]
+    if sync_runs:
+        lines += [
+            "",
+            "Synchronous client against the async one (default concurrency, 0 ms; best of "
+            "the interleaved rounds, each walk in its own process):",
+            "",
+            "| links | configuration | wall time (s) | links/s | peak RSS (MiB) |",
+            "|---:|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r.size:,} | {r.label} | {r.seconds:.3f} | {r.rate:,.0f} | {r.peak_rss_mib:.1f} |"
+            for r in sync_runs
+        ]
     lines += [
         "",
         f"Decoding one 100-link page ({decode['page_kib']:.0f} KiB, "
@@ -254,12 +335,17 @@ def main() -> int:
     parser.add_argument("--sizes", default="5000,50000")
     parser.add_argument("--latencies", default="0,100")
     parser.add_argument("--no-write", action="store_true", help="do not update the results files")
+    parser.add_argument(
+        "--sync-size", type=int, default=50_000, help="links for the sync client (0: skip)"
+    )
+    parser.add_argument("--sync-rounds", type=int, default=3)
     args = parser.parse_args()
     runs = measure(
         [int(s) for s in args.sizes.split(",")], [int(s) for s in args.latencies.split(",")]
     )
-    checks = targets(runs)
-    text = report(runs, checks, measure_decode(), measure_generation())
+    sync_runs = measure_sync(args.sync_size, args.sync_rounds) if args.sync_size else []
+    checks = targets(runs) + sync_targets(sync_runs)
+    text = report(runs, checks, measure_decode(), measure_generation(), sync_runs)
     print("\n" + text)
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

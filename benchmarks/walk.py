@@ -6,6 +6,10 @@ Variants:
   concurrency: the path users take (pages, deduplication by id, items one by one).
 * ``floor``: the least code that does the same walk: one aiohttp session, pages 1..max_page
   one after another, each decoded with a prebuilt msgspec decoder into the same models.
+* ``sync``: ``for link in polar.checkout_links.list(...)`` on a ``SyncPolar``, in a
+  plain script (no event loop of the caller's).
+* ``sync-thread``: the same ``for`` loop in a worker thread while an event loop runs in
+  the main thread (an async application calling sync code), with a 10 ms ticker task.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import time
 import aiohttp
 import msgspec
 
-from polar_links import Polar
+from polar_links import Polar, SyncPolar
 from polar_links._models import ListResponse
 
 
@@ -31,6 +35,30 @@ async def walk_sdk(base_url: str, token: str, concurrency: int) -> tuple[int, in
         async for _link in polar.checkout_links.list(limit=100):
             items += 1
     return items, math.ceil(items / 100)
+
+
+def walk_sync(base_url: str, token: str, concurrency: int) -> tuple[int, int]:
+    items = 0
+    with SyncPolar(token, base_url=base_url, concurrency=concurrency, rate_limit=None) as polar:
+        for _link in polar.checkout_links.list(limit=100):
+            items += 1
+    return items, math.ceil(items / 100)
+
+
+async def walk_sync_in_thread(base_url: str, token: str, concurrency: int) -> tuple[int, int]:
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    try:
+        return await asyncio.to_thread(walk_sync, base_url, token, concurrency)
+    finally:
+        task.cancel()
 
 
 async def walk_floor(base_url: str, token: str) -> tuple[int, int]:
@@ -53,7 +81,7 @@ async def walk_floor(base_url: str, token: str) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("variant", choices=["sdk", "floor"])
+    parser.add_argument("variant", choices=["sdk", "floor", "sync", "sync-thread"])
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--concurrency", type=int, default=8)
@@ -61,6 +89,11 @@ def main() -> None:
     started = time.perf_counter()
     if args.variant == "sdk":
         items, pages = asyncio.run(walk_sdk(args.base_url, args.token, args.concurrency))
+    elif args.variant == "sync":
+        items, pages = walk_sync(args.base_url, args.token, args.concurrency)
+    elif args.variant == "sync-thread":
+        coro = walk_sync_in_thread(args.base_url, args.token, args.concurrency)
+        items, pages = asyncio.run(coro)
     else:
         items, pages = asyncio.run(walk_floor(args.base_url, args.token))
     seconds = time.perf_counter() - started
