@@ -10,7 +10,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from ._config import Timeout
-from ._decoding import decode_link, decode_list
+from ._decoding import decode_link_async, decode_list_async
 from ._exceptions import InvalidArgumentValueError, InvalidResponseError, snippet
 from ._link_fields import LINK_FIELDS, check_fields
 from ._models import CheckoutLink
@@ -83,7 +83,7 @@ class CheckoutLinks:
                 "GET", _PATH, options, query=page_query(base, number, limit)
             )
             try:
-                items, pagination, skipped = decode_list(response.body)
+                items, pagination, skipped = await decode_list_async(response.body)
             except msgspec.MsgspecError as exc:
                 raise _invalid(response, "a list of checkout links", exc) from None
             return Page(items, number, pagination.total_count, pagination.max_page, skipped)
@@ -107,7 +107,7 @@ class CheckoutLinks:
         path = _PATH + check_uuid("id", id)
         options = self._call_options(timeout, max_retries)
         response = await self._transport.request("GET", path, options)
-        return _link(response)
+        return await _link(response)
 
     async def create(
         self,
@@ -158,7 +158,7 @@ class CheckoutLinks:
         )
         body = CheckoutLinkCreate(payment_processor=payment_processor, **fields)
         response = await self._transport.request("POST", _PATH, options, body=encode_body(body))
-        return _link(response)
+        return await _link(response)
 
     async def update(
         self,
@@ -191,7 +191,7 @@ class CheckoutLinks:
         fields = check_fields({f.name: arguments[f.name] for f in LINK_FIELDS if f.updatable})
         body = encode_body(CheckoutLinkUpdate(**fields))
         response = await self._transport.request("PATCH", path, options, body=body)
-        return _link(response)
+        return await _link(response)
 
     async def delete(
         self,
@@ -211,9 +211,9 @@ class CheckoutLinks:
         await self._transport.request("DELETE", path, options, gone_is_done=True)
 
 
-def _link(response: Response) -> CheckoutLink:
+async def _link(response: Response) -> CheckoutLink:
     try:
-        return decode_link(response.body)
+        return await decode_link_async(response.body)
     except msgspec.MsgspecError as exc:
         raise _invalid(response, "a checkout link", exc) from None
 

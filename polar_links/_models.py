@@ -1,15 +1,24 @@
 """Response models: msgspec Structs for a checkout link and everything in it.
 
+They describe API version ``2026-04`` (the server's default) and ``2026-10`` (no field
+of a checkout link differs between the two yet). Their types tell the truth: a field the
+schema marks required and non-nullable has no default and is typed without ``None``;
+a nullable field is ``X | None`` with default ``None``.
+
 The models are tolerant readers, because the live API drifts ahead of its schema:
 
 * unknown extra fields are ignored;
 * enum-like fields (``visibility``, ``trial_interval``, ``source`` ...) are plain ``str``,
   so a new value decodes as itself (the known values are listed in each docstring);
-* every field except an object's ``id`` has a default, so a field the server stops
-  sending decodes as ``None`` (lists as ``[]``, maps as ``{}``);
+* fields the live server sends but the schema does not list (``units``, a meter credit's
+  ``properties``, legacy prices' ``legacy``/``type``/``recurring_interval``) are optional;
 * a price, benefit or discount of a kind this version does not know decodes as
   :class:`UnknownProductPrice`, :class:`UnknownBenefit` or :class:`UnknownDiscount`,
   which keep the raw JSON object in ``data``.
+
+What happens when a field does not fit its type is the decoder's policy
+(``_decoding.py``): an optional field takes its default, a variant becomes ``Unknown*``,
+a link is skipped; never a ``None`` in a field typed as present.
 
 Amounts are integers in the currency's smallest unit (cents), as the API sends them.
 """
@@ -67,17 +76,17 @@ class _Model(msgspec.Struct, kw_only=True, gc=False):
 # ---------------------------------------------------------------- prices
 
 
-class _Price(_Model, tag_field="amount_type"):
+class _Price(_Model, tag_field="amount_type", kw_only=True):
     id: str
-    created_at: datetime | None = None
+    created_at: datetime
     modified_at: datetime | None = None
-    source: str | None = None
+    source: str
     """``catalog`` or ``ad_hoc``."""
-    price_currency: str | None = None
+    price_currency: str
     tax_behavior: str | None = None
     """``location``, ``inclusive``, ``exclusive`` or ``None``."""
-    is_archived: bool | None = None
-    product_id: str | None = None
+    is_archived: bool
+    product_id: str
 
     @property
     def amount_type(self) -> str:
@@ -85,26 +94,26 @@ class _Price(_Model, tag_field="amount_type"):
         return str(self.__struct_config__.tag)
 
 
-class ProductPriceFixed(_Price, tag="fixed"):
+class ProductPriceFixed(_Price, tag="fixed", kw_only=True):
     """A fixed price of ``price_amount`` cents.
 
     Legacy recurring prices come back as this type too, with ``legacy=True``,
     ``type="recurring"`` and their ``recurring_interval`` set.
     """
 
-    price_amount: int | None = None
+    price_amount: int
     legacy: bool = False
     type: str | None = None
     recurring_interval: str | None = None
 
 
-class ProductPriceCustom(_Price, tag="custom"):
+class ProductPriceCustom(_Price, tag="custom", kw_only=True):
     """A pay-what-you-want price between ``minimum_amount`` and ``maximum_amount`` cents.
 
     Legacy recurring prices come back as this type too, with ``legacy=True``.
     """
 
-    minimum_amount: int | None = None
+    minimum_amount: int
     maximum_amount: int | None = None
     preset_amount: int | None = None
     legacy: bool = False
@@ -112,50 +121,50 @@ class ProductPriceCustom(_Price, tag="custom"):
     recurring_interval: str | None = None
 
 
-class SeatTier(_Model):
+class SeatTier(_Model, kw_only=True):
     """One tier of a seat-based price: ``price_per_seat`` cents from ``min_seats`` seats."""
 
-    min_seats: int | None = None
+    min_seats: int
     max_seats: int | None = None
-    price_per_seat: int | None = None
+    price_per_seat: int
 
 
-class SeatTiers(_Model):
+class SeatTiers(_Model, kw_only=True):
     """The tiers of a seat-based price; ``seat_tier_type`` is ``volume`` or ``graduated``."""
 
-    seat_tier_type: str | None = None
-    tiers: list[SeatTier] = msgspec.field(default_factory=list)
-    minimum_seats: int | None = None
+    seat_tier_type: str = "volume"
+    tiers: list[SeatTier]
+    minimum_seats: int
     maximum_seats: int | None = None
 
 
-class ProductPriceSeatBased(_Price, tag="seat_based"):
+class ProductPriceSeatBased(_Price, tag="seat_based", kw_only=True):
     """A price per seat, by tiers."""
 
-    seat_tiers: SeatTiers | None = None
+    seat_tiers: SeatTiers
 
 
-class ProductPriceMeter(_Model):
+class ProductPriceMeter(_Model, kw_only=True):
     """The meter a metered price counts; ``unit`` is ``scalar``, ``token`` or ``custom``."""
 
     id: str
-    name: str | None = None
-    unit: str | None = None
+    name: str
+    unit: str
     custom_label: str | None = None
     custom_multiplier: int | None = None
 
 
-class ProductPriceMeteredUnit(_Price, tag="metered_unit"):
+class ProductPriceMeteredUnit(_Price, tag="metered_unit", kw_only=True):
     """A usage price: ``unit_amount`` (a decimal string, cents per unit), capped at
     ``cap_amount`` cents."""
 
-    unit_amount: str | None = None
+    unit_amount: str
     cap_amount: int | None = None
-    meter_id: str | None = None
-    meter: ProductPriceMeter | None = None
+    meter_id: str
+    meter: ProductPriceMeter
 
 
-class UnknownProductPrice(_Model, tag_field="amount_type", tag=UNKNOWN_TAG):
+class UnknownProductPrice(_Model, tag_field="amount_type", tag=UNKNOWN_TAG, kw_only=True):
     """A price whose ``amount_type`` this version does not know; ``data`` is its raw JSON."""
 
     data: Metadata = msgspec.field(default_factory=dict)
@@ -183,15 +192,15 @@ ProductPrice = (
 # ---------------------------------------------------------------- benefits
 
 
-class _Benefit(_Model, tag_field="type"):
+class _Benefit(_Model, tag_field="type", kw_only=True):
     id: str
-    created_at: datetime | None = None
+    created_at: datetime
     modified_at: datetime | None = None
-    description: str | None = None
-    selectable: bool | None = None
-    deletable: bool | None = None
-    is_deleted: bool | None = None
-    organization_id: str | None = None
+    description: str
+    selectable: bool
+    deletable: bool
+    is_deleted: bool
+    organization_id: str
 
     @property
     def type(self) -> str:
@@ -199,41 +208,41 @@ class _Benefit(_Model, tag_field="type"):
         return str(self.__struct_config__.tag)
 
 
-class BenefitCustom(_Benefit, tag="custom"):
+class BenefitCustom(_Benefit, tag="custom", kw_only=True):
     """A custom benefit (a note shown to the customer)."""
 
 
-class BenefitDiscord(_Benefit, tag="discord"):
+class BenefitDiscord(_Benefit, tag="discord", kw_only=True):
     """Access to a Discord server."""
 
 
-class BenefitGitHubRepository(_Benefit, tag="github_repository"):
+class BenefitGitHubRepository(_Benefit, tag="github_repository", kw_only=True):
     """Access to a GitHub repository."""
 
 
-class BenefitDownloadables(_Benefit, tag="downloadables"):
+class BenefitDownloadables(_Benefit, tag="downloadables", kw_only=True):
     """Downloadable files."""
 
 
-class BenefitLicenseKeys(_Benefit, tag="license_keys"):
+class BenefitLicenseKeys(_Benefit, tag="license_keys", kw_only=True):
     """License keys."""
 
 
-class BenefitMeterCredit(_Benefit, tag="meter_credit"):
+class BenefitMeterCredit(_Benefit, tag="meter_credit", kw_only=True):
     """Credits on a meter; ``properties`` holds ``units`` and ``meter_id`` when sent."""
 
     properties: Metadata | None = None
 
 
-class BenefitFeatureFlag(_Benefit, tag="feature_flag"):
+class BenefitFeatureFlag(_Benefit, tag="feature_flag", kw_only=True):
     """A feature flag."""
 
 
-class BenefitSlackSharedChannel(_Benefit, tag="slack_shared_channel"):
+class BenefitSlackSharedChannel(_Benefit, tag="slack_shared_channel", kw_only=True):
     """A shared Slack channel."""
 
 
-class UnknownBenefit(_Model, tag_field="type", tag=UNKNOWN_TAG):
+class UnknownBenefit(_Model, tag_field="type", tag=UNKNOWN_TAG, kw_only=True):
     """A benefit whose ``type`` this version does not know; ``data`` is its raw JSON."""
 
     data: Metadata = msgspec.field(default_factory=dict)
@@ -265,13 +274,13 @@ Benefit = (
 # ---------------------------------------------------------------- discounts
 
 
-class _Discount(_Model, tag_field="type"):
+class _Discount(_Model, tag_field="type", kw_only=True):
     id: str
-    created_at: datetime | None = None
+    created_at: datetime
     modified_at: datetime | None = None
-    name: str | None = None
+    name: str
     code: str | None = None
-    duration: str | None = None
+    duration: str
     """``once``, ``forever`` or ``repeating``."""
     duration_in_months: int | None = None
     """Months, for ``repeating`` discounts only."""
@@ -279,9 +288,9 @@ class _Discount(_Model, tag_field="type"):
     ends_at: datetime | None = None
     max_redemptions: int | None = None
     max_redemptions_per_customer: int | None = None
-    redemptions_count: int | None = None
-    organization_id: str | None = None
-    metadata: Metadata = msgspec.field(default_factory=dict)
+    redemptions_count: int
+    organization_id: str
+    metadata: Metadata
 
     @property
     def type(self) -> str:
@@ -289,21 +298,21 @@ class _Discount(_Model, tag_field="type"):
         return str(self.__struct_config__.tag)
 
 
-class DiscountFixed(_Discount, tag="fixed"):
+class DiscountFixed(_Discount, tag="fixed", kw_only=True):
     """A discount of a fixed amount: ``amounts`` maps currency to cents."""
 
-    amount: int | None = None
-    currency: str | None = None
-    amounts: dict[str, int] = msgspec.field(default_factory=dict)
+    amount: int
+    currency: str
+    amounts: dict[str, int]
 
 
-class DiscountPercentage(_Discount, tag="percentage"):
+class DiscountPercentage(_Discount, tag="percentage", kw_only=True):
     """A percentage discount, in ``basis_points`` (1/100 of a percent: 2500 = 25 %)."""
 
-    basis_points: int | None = None
+    basis_points: int
 
 
-class UnknownDiscount(_Model, tag_field="type", tag=UNKNOWN_TAG):
+class UnknownDiscount(_Model, tag_field="type", tag=UNKNOWN_TAG, kw_only=True):
     """A discount whose ``type`` this version does not know; ``data`` is its raw JSON."""
 
     data: Metadata = msgspec.field(default_factory=dict)
@@ -319,29 +328,29 @@ Discount = DiscountFixed | DiscountPercentage | UnknownDiscount
 # ---------------------------------------------------------------- products and links
 
 
-class ProductMedia(_Model):
+class ProductMedia(_Model, kw_only=True):
     """An image attached to a product; ``size`` is in bytes, ``public_url`` serves it."""
 
     id: str
-    organization_id: str | None = None
-    name: str | None = None
-    path: str | None = None
-    mime_type: str | None = None
-    size: int | None = None
+    organization_id: str
+    name: str
+    path: str
+    mime_type: str
+    size: int
     storage_version: str | None = None
     checksum_etag: str | None = None
     checksum_sha256_base64: str | None = None
     checksum_sha256_hex: str | None = None
     last_modified_at: datetime | None = None
     version: str | None = None
-    service: str | None = None
-    is_uploaded: bool | None = None
-    created_at: datetime | None = None
-    size_readable: str | None = None
-    public_url: str | None = None
+    service: str
+    is_uploaded: bool
+    created_at: datetime
+    size_readable: str
+    public_url: str
 
 
-class CheckoutLinkProduct(_Model):
+class CheckoutLinkProduct(_Model, kw_only=True):
     """A product a checkout link sells, with its prices, benefits and medias.
 
     ``visibility`` is ``draft``, ``private`` or ``public``; intervals are ``day``,
@@ -349,27 +358,27 @@ class CheckoutLinkProduct(_Model):
     """
 
     id: str
-    created_at: datetime | None = None
+    created_at: datetime
     modified_at: datetime | None = None
-    name: str | None = None
+    name: str
     description: str | None = None
-    visibility: str | None = None
+    visibility: str
     trial_interval: str | None = None
     trial_interval_count: int | None = None
     recurring_interval: str | None = None
     recurring_interval_count: int | None = None
     meter_interval: str | None = None
     meter_interval_count: int | None = None
-    is_recurring: bool | None = None
-    is_archived: bool | None = None
-    organization_id: str | None = None
-    metadata: Metadata = msgspec.field(default_factory=dict)
-    prices: list[ProductPrice] = msgspec.field(default_factory=list)
-    benefits: list[Benefit] = msgspec.field(default_factory=list)
-    medias: list[ProductMedia] = msgspec.field(default_factory=list)
+    is_recurring: bool
+    is_archived: bool
+    organization_id: str
+    metadata: Metadata
+    prices: list[ProductPrice]
+    benefits: list[Benefit]
+    medias: list[ProductMedia]
 
 
-class CheckoutLink(_Model):
+class CheckoutLink(_Model, kw_only=True):
     """A checkout link: a shareable ``url`` that opens a checkout for its ``products``.
 
     ``trial_interval`` is ``day``, ``week``, ``month`` or ``year``; ``seats`` and
@@ -377,25 +386,25 @@ class CheckoutLink(_Model):
     """
 
     id: str
-    created_at: datetime | None = None
+    created_at: datetime
     modified_at: datetime | None = None
     label: str | None = None
-    url: str | None = None
-    organization_id: str | None = None
-    products: list[CheckoutLinkProduct] = msgspec.field(default_factory=list)
+    url: str
+    organization_id: str
+    products: list[CheckoutLinkProduct]
     success_url: str | None = None
     return_url: str | None = None
-    allow_discount_codes: bool | None = None
-    require_billing_address: bool | None = None
+    allow_discount_codes: bool
+    require_billing_address: bool
     discount_id: str | None = None
     discount: Discount | None = None
     seats: int | None = None
     units: int | None = None
     trial_interval: str | None = None
     trial_interval_count: int | None = None
-    payment_processor: str | None = None
-    client_secret: str | None = None
-    metadata: Metadata = msgspec.field(default_factory=dict)
+    payment_processor: str
+    client_secret: str
+    metadata: Metadata
 
     def to_dict(self) -> dict[str, Any]:
         """Return the link as JSON-ready builtins, with the API's field names.
@@ -439,14 +448,14 @@ def _as_sent(variant: dict[str, Any], key: str) -> dict[str, Any]:
     return variant
 
 
-class Pagination(_Model):
+class Pagination(_Model, kw_only=True):
     """The list's totals: ``total_count`` items over ``max_page`` pages (0 when empty)."""
 
     total_count: int
     max_page: int
 
 
-class ListResponse(_Model):
+class ListResponse(_Model, kw_only=True):
     """The body of ``GET /v1/checkout-links/``."""
 
     items: list[CheckoutLink]

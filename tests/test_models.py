@@ -229,18 +229,19 @@ def test_to_dict_of_a_link_without_drift_is_the_struct_as_builtins() -> None:
     assert link.to_dict() == msgspec.to_builtins(link)
 
 
-@pytest.mark.parametrize("field", ["units", "return_url", "label", "seats", "url", "client_secret"])
-def test_a_missing_field_decodes_as_none(field: str) -> None:
+@pytest.mark.parametrize("field", ["units", "return_url", "label", "seats", "modified_at"])
+def test_a_missing_optional_field_decodes_as_none(field: str) -> None:
     doc = f.link()
     del doc[field]
     assert getattr(one(doc), field) is None
 
 
-def test_missing_lists_and_maps_decode_as_empty() -> None:
+@pytest.mark.parametrize("field", ["url", "client_secret", "created_at", "products", "metadata"])
+def test_a_missing_required_field_is_an_error_naming_it_never_a_none(field: str) -> None:
     doc = f.link()
-    del doc["products"], doc["metadata"]
-    link = one(doc)
-    assert (link.products, link.metadata) == ([], {})
+    del doc[field]
+    with pytest.raises(msgspec.ValidationError, match=f"missing required field `{field}`"):
+        one(doc)
 
 
 def test_a_field_of_the_wrong_type_is_dropped_and_the_rest_kept() -> None:
@@ -249,15 +250,18 @@ def test_a_field_of_the_wrong_type_is_dropped_and_the_rest_kept() -> None:
     assert link.label == "kept"
 
 
-def test_a_product_without_a_usable_id_is_left_out_with_a_warning(
+def test_a_product_without_a_usable_id_makes_its_link_skipped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    kept, broken = f.product(), f.product(id=12345)
-    doc = f.link(products=[broken, kept])
+    broken = f.link(products=[f.product(id=12345), f.product()])
+    kept = f.link()
+    body = f.to_bytes(f.list_body([broken, kept], total_count=2, max_page=1))
     with caplog.at_level(logging.WARNING, logger="polar_links"):
-        link = one(doc)
-    assert [p.id for p in link.products] == [kept["id"]]
-    assert f"checkout link {doc['id']}: left out products[0]" in caplog.text
+        items, _, skipped = decode_list(body)
+    assert [i.id for i in items] == [kept["id"]]
+    assert [msgspec.json.decode(s.raw) for s in skipped] == [broken]
+    assert skipped[0].reason.startswith("`products[0].id`: Expected `str`, got `int`")
+    assert f"skipped an undecodable checkout link {broken['id']}" in caplog.text
 
 
 def test_a_malformed_known_variant_keeps_its_raw_data_as_unknown() -> None:
@@ -280,7 +284,7 @@ def test_one_odd_item_does_not_stop_the_page(caplog: pytest.LogCaptureFixture) -
     assert isinstance(items[1].discount, UnknownDiscount)
     assert pagination.total_count == 5
     assert len(skipped) == 1
-    assert "missing required field `id`" in skipped[0].reason
+    assert skipped[0].reason == "missing required field `id`"
     assert msgspec.json.decode(skipped[0].raw)["label"] == "Spring sale"
     assert "skipped an undecodable checkout link" in caplog.text
 

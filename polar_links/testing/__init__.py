@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ._app import DEFAULT_TOKEN, KNOWN_VERSIONS, RecordedRequest, create_app
     from ._budget import RequestBudget
     from ._data import CHECKOUT_URL_BASE, Catalogue, build_catalogue, generate_links
+    from ._drift import drift_links
     from ._faults import Faults
     from ._server import PolarTestServer, serve_forever
     from ._store import NULL_ORDERING, LinkStore
@@ -38,6 +39,7 @@ __all__ = [
     "RequestBudget",
     "build_catalogue",
     "create_app",
+    "drift_links",
     "generate_links",
     "serve_forever",
 ]
@@ -55,6 +57,7 @@ _HOMES = {
     "RequestBudget": "._budget",
     "build_catalogue": "._data",
     "create_app": "._app",
+    "drift_links": "._drift",
     "generate_links": "._data",
     "serve_forever": "._server",
 }
