@@ -71,7 +71,7 @@ if TYPE_CHECKING:
         UnknownProductPrice,
     )
     from ._options import NOT_GIVEN, NotGiven
-    from ._pagination import CheckoutLinkPaginator, Page
+    from ._pagination import CheckoutLinkPaginator, Page, WalkReport
     from ._query import SORTING_VALUES
     from ._requests import TRIAL_INTERVALS
     from ._sync import SyncCheckoutLinkPaginator, SyncCheckoutLinks, SyncPolar
@@ -142,6 +142,7 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedAPIVersionError",
     "ValidationErrorDetail",
+    "WalkReport",
     "__version__",
 ]
 
@@ -208,6 +209,7 @@ _HOMES = {
     "UnprocessableEntityError": "._exceptions",
     "UnsupportedAPIVersionError": "._exceptions",
     "ValidationErrorDetail": "._exceptions",
+    "WalkReport": "._pagination",
 }
 
 

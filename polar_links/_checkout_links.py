@@ -15,8 +15,8 @@ from ._exceptions import InvalidArgumentValueError, InvalidResponseError, snippe
 from ._link_fields import LINK_FIELDS, check_fields
 from ._models import CheckoutLink
 from ._options import NOT_GIVEN, CallOptions, NotGiven, RequestOptions
-from ._pagination import CheckoutLinkPaginator, Page
-from ._query import MAX_LIMIT, check_page_args, list_query, page_query
+from ._pagination import CheckoutLinkPaginator, Page, sort_key
+from ._query import MAX_LIMIT, TIE_BREAKER, check_page_args, list_query, page_query
 from ._requests import CheckoutLinkCreate, CheckoutLinkUpdate, encode_body
 from ._transport import Response, Transport
 from ._validation import check_int, check_uuid
@@ -88,8 +88,14 @@ class CheckoutLinks:
                 raise _invalid(response, "a list of checkout links", exc) from None
             return Page(items, number, pagination.total_count, pagination.max_page, skipped)
 
+        sent_sorting = [value for key, value in base if key == "sorting"]
         return CheckoutLinkPaginator(
-            fetch_page, start_page=page, max_items=max_items, concurrency=options.concurrency
+            fetch_page,
+            start_page=page,
+            max_items=max_items,
+            concurrency=options.concurrency,
+            sort_key=sort_key(sent_sorting or [TIE_BREAKER]),
+            rows_per_link=max(1, sum(1 for key, _ in base if key == "product_id")),
         )
 
     async def get(

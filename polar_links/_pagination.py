@@ -1,5 +1,6 @@
 """Walking the list endpoint: pages in order, with up to ``concurrency`` requests in
-flight, and items deduplicated by id within one walk."""
+flight, items deduplicated by id within one walk, and a report of what the walk saw
+that may have cost it links."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ import contextlib
 import dataclasses
 import math
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
 
 from ._decoding import SkippedItem
 from ._models import CheckoutLink
 
-__all__ = ["CheckoutLinkPaginator", "Page"]
+__all__ = ["CheckoutLinkPaginator", "Page", "WalkReport", "sort_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,101 @@ class Page:
 
 
 FetchPage = Callable[[int], Awaitable[Page]]
+SortKey = Callable[[CheckoutLink], tuple[object, ...]]
+
+
+def sort_key(criteria: Sequence[str]) -> SortKey:
+    """Return the function giving a link's values for these sorting criteria (``-``
+    ignored), e.g. ``("Newsletter", datetime(...))`` for ``["label", "created_at"]``."""
+    names = tuple(criterion.lstrip("-") for criterion in criteria)
+
+    def key(link: CheckoutLink) -> tuple[object, ...]:
+        return tuple(getattr(link, name) for name in names)
+
+    return key
+
+
+_BY_CREATED_AT = sort_key(["created_at"])
+
+
+@dataclass(frozen=True, slots=True)
+class WalkReport:
+    """What one walk of a paginator saw, to tell whether it may have missed links.
+
+    ``pages``: pages received. ``links``: links yielded. ``repeats``: links the server
+    sent again, left out (several ``product_id`` values, or a list that grew during the
+    walk). ``skipped``: items that could not be read (see ``Page.skipped``).
+    ``first_total_count``/``last_total_count``: the ``total_count`` of the first and the
+    last page received (``None`` before any page). ``shrank``: a page reported a smaller
+    ``total_count`` than an earlier one: links were deleted (or stopped matching) during
+    the walk, and links before the deleted ones shift onto pages already read.
+    ``tied_boundaries``: numbers of the pages whose last link and the next page's first
+    link had equal values for every sorting criterion sent (``created_at`` included):
+    the server orders such links differently for each page, so some may have been
+    missed. ``complete``: the walk read up to the server's last page (not stopped by
+    ``max_items``, a ``break`` or an error). ``unseen``: for a complete walk from page 1
+    without several ``product_id`` values, how many links the last ``total_count``
+    counts that were neither yielded nor skipped (0 when the counts match); ``None``
+    when it cannot be told.
+    """
+
+    pages: int
+    links: int
+    repeats: int
+    skipped: int
+    first_total_count: int | None
+    last_total_count: int | None
+    shrank: bool
+    tied_boundaries: tuple[int, ...]
+    complete: bool
+    unseen: int | None
+
+    @property
+    def may_have_missed(self) -> bool:
+        """True when the walk saw a sign that it may not hold every matching link:
+        the list shrank, a sort tie crossed a page boundary, or links went unseen."""
+        return self.shrank or bool(self.tied_boundaries) or bool(self.unseen)
+
+    def reasons(self) -> list[str]:
+        """Why links may have been missed, one sentence each (empty when no sign)."""
+        out = []
+        if self.shrank:
+            out.append(
+                f"the list shrank during the walk (total_count {self.first_total_count} "
+                f"then {self.last_total_count})"
+            )
+        if self.tied_boundaries:
+            pages = ", ".join(str(p) for p in self.tied_boundaries[:10])
+            more = len(self.tied_boundaries) - 10
+            out.append(
+                f"links with equal sort values crossed the end of page {pages}"
+                + (f" and {more} more" if more > 0 else "")
+            )
+        if self.unseen:
+            out.append(f"{self.unseen} links counted by total_count were never received")
+        return out
+
+
+@dataclass
+class _Walk:
+    """The state of one walk, updated as pages are delivered in order.
+
+    ``page`` is the number of the last page delivered (``start - 1`` before the first)
+    and ``seen`` the ids yielded so far: together they say where a walk stands.
+    """
+
+    page: int
+    seen: set[str] = field(default_factory=set)
+    pages: int = 0
+    links: int = 0
+    repeats: int = 0
+    skipped: int = 0
+    first_total_count: int | None = None
+    last_total_count: int | None = None
+    shrank: bool = False
+    tied_boundaries: list[int] = field(default_factory=list)
+    complete: bool = False
+    last_item: CheckoutLink | None = None
 
 
 class CheckoutLinkPaginator:
@@ -55,6 +151,14 @@ class CheckoutLinkPaginator:
     with at most ``concurrency`` requests in flight; results still come out in order,
     and at most ``concurrency`` pages are held in memory. The walk also keeps the id of
     every link it yielded (about 130 bytes per link), so that none comes out twice.
+
+    After (or during) a walk, :attr:`report` tells what the walk saw that may have cost
+    it links (a list that shrank, sort ties across a page boundary, links counted but
+    never seen).
+
+    ``sort_key`` gives a link's values for the sorting sent (default: ``created_at``);
+    ``rows_per_link`` is the most rows the server's join can give one link (the number
+    of ``product_id`` values, at least 1).
     """
 
     def __init__(
@@ -64,11 +168,45 @@ class CheckoutLinkPaginator:
         start_page: int,
         max_items: int | None,
         concurrency: int,
+        sort_key: SortKey | None = None,
+        rows_per_link: int = 1,
     ) -> None:
         self._fetch_page = fetch_page
         self._start_page = start_page
         self._max_items = max_items
         self._concurrency = concurrency
+        self._sort_key = sort_key or _BY_CREATED_AT
+        self._rows_per_link = rows_per_link
+        self._last_walk: _Walk | None = None
+
+    @property
+    def report(self) -> WalkReport | None:
+        """What the latest walk (``async for``, ``pages()``, ``collect()``) saw so far,
+        as a :class:`WalkReport`; ``None`` before any walk. ``report.may_have_missed``
+        is the one flag to check after a walk."""
+        walk = self._last_walk
+        if walk is None:
+            return None
+        unseen = None
+        if (
+            walk.complete
+            and self._start_page == 1
+            and self._rows_per_link == 1
+            and walk.last_total_count is not None
+        ):
+            unseen = max(0, walk.last_total_count - walk.links - walk.skipped)
+        return WalkReport(
+            pages=walk.pages,
+            links=walk.links,
+            repeats=walk.repeats,
+            skipped=walk.skipped,
+            first_total_count=walk.first_total_count,
+            last_total_count=walk.last_total_count,
+            shrank=walk.shrank,
+            tied_boundaries=tuple(walk.tied_boundaries),
+            complete=walk.complete,
+            unseen=unseen,
+        )
 
     @property
     def concurrency(self) -> int:
@@ -117,29 +255,63 @@ class CheckoutLinkPaginator:
         return self._iter_pages()
 
     async def _iter_pages(self) -> AsyncGenerator[Page, None]:
+        walk = self._last_walk = _Walk(page=self._start_page - 1)
         remaining = self._max_items
         if remaining == 0:
             return
-        seen: set[str] = set()
         async with contextlib.aclosing(self._walk(remaining)) as pages:
             async for page in pages:
-                items = []
-                for link in page.items:
-                    # Offset pagination shifts when links are created mid-walk: a link
-                    # pushed onto this page from the previous one must not come out twice.
-                    if link.id not in seen:
-                        seen.add(link.id)
-                        items.append(link)
+                items = self._receive(walk, page)
                 if remaining is not None and len(items) >= remaining:
+                    walk.links += remaining
+                    walk.complete = len(items) == remaining and page.page >= page.max_page
                     yield dataclasses.replace(page, items=items[:remaining])
                     return
                 if remaining is not None:
                     remaining -= len(items)
+                walk.links += len(items)
+                walk.complete = page.page >= page.max_page
                 yield (
                     page
                     if len(items) == len(page.items)
                     else dataclasses.replace(page, items=items)
                 )
+
+    def _receive(self, walk: _Walk, page: Page) -> list[CheckoutLink]:
+        """Record ``page`` in ``walk`` and return its links not yielded before."""
+        previous_total = walk.last_total_count
+        if previous_total is None:
+            walk.first_total_count = page.total_count
+        elif page.total_count < previous_total:
+            walk.shrank = True
+        walk.last_total_count = page.total_count
+        before = walk.last_item
+        if page.items and before is not None and page.page == walk.page + 1:
+            after = page.items[0]
+            # Equal keys on both sides of a boundary: rows that tie, which the server
+            # orders differently for each page. The same link on both sides is a join
+            # duplicate (several product_id values) or a shift (the list grew), unless
+            # neither can have happened.
+            unchanged = self._rows_per_link == 1 and page.total_count == previous_total
+            if self._sort_key(before) == self._sort_key(after) and (
+                before.id != after.id or unchanged
+            ):
+                walk.tied_boundaries.append(walk.page)
+        if page.items:
+            walk.last_item = page.items[-1]
+        walk.page = page.page
+        walk.pages += 1
+        walk.skipped += len(page.skipped)
+        seen = walk.seen
+        items = []
+        for link in page.items:
+            # The same link again: a join duplicate, or pushed onto this page from the
+            # previous one by a link created mid-walk. It must not come out twice.
+            if link.id not in seen:
+                seen.add(link.id)
+                items.append(link)
+        walk.repeats += len(page.items) - len(items)
+        return items
 
     async def _walk(self, max_items: int | None) -> AsyncGenerator[Page, None]:
         first = await self._fetch_page(self._start_page)

@@ -30,7 +30,7 @@ from ._client import (
 from ._config import Backoff, RateLimit, Timeout
 from ._models import CheckoutLink
 from ._options import NOT_GIVEN, NotGiven
-from ._pagination import CheckoutLinkPaginator, Page
+from ._pagination import CheckoutLinkPaginator, Page, WalkReport
 
 __all__ = ["SyncCheckoutLinkPaginator", "SyncCheckoutLinks", "SyncPolar"]
 
@@ -63,6 +63,11 @@ class SyncCheckoutLinkPaginator:
     def concurrency(self) -> int:
         """The most page requests this paginator keeps in flight at once."""
         return self._paginator.concurrency
+
+    @property
+    def report(self) -> WalkReport | None:
+        """What the latest walk saw (see :attr:`CheckoutLinkPaginator.report`)."""
+        return self._paginator.report
 
     def first_page(self) -> Page:
         """Fetch and return only the start page (``page=``, default 1)."""

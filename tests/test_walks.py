@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from polar_links import SORTING_VALUES, Polar
+from polar_links import SORTING_VALUES, Polar, WalkReport
 from polar_links.cli import main
 from polar_links.testing import PolarTestServer
 
@@ -124,3 +124,111 @@ def test_cli_list_sort_label_exports_every_link_once(
     named = [label for label in labels if label is not None]
     assert named == sorted(named)
     assert labels[len(named) :] == [None] * (len(labels) - len(named))  # nulls last
+
+
+# ---------------------------------------------------------------- the walk's report
+
+
+async def test_a_clean_walk_reports_nothing_missed(polar: Polar, server: PolarTestServer) -> None:
+    paginator = polar.checkout_links.list(sorting=["label"], limit=7)
+    assert paginator.report is None  # no walk yet
+    got = [link.id async for link in paginator]
+    assert paginator.report == WalkReport(
+        pages=36,
+        links=LINKS,
+        repeats=0,
+        skipped=0,
+        first_total_count=LINKS,
+        last_total_count=LINKS,
+        shrank=False,
+        tied_boundaries=(),
+        complete=True,
+        unseen=0,
+    )
+    assert not paginator.report.may_have_missed
+    assert len(got) == LINKS
+
+
+@pytest.mark.parametrize("limit", [7, 100])
+async def test_ties_on_every_key_across_a_boundary_are_reported(limit: int) -> None:
+    # Forced created_at repeats: links equal on allow_discount_codes AND created_at.
+    sorting = ["allow_discount_codes", "created_at"]
+    async with (
+        PolarTestServer(links=LINKS, seed=3, created_at_ties=0.6) as server,
+        Polar(server.token, base_url=server.base_url, rate_limit=None) as polar,
+    ):
+        paginator = polar.checkout_links.list(sorting=sorting[:1], limit=limit)
+        got = {link.id async for link in paginator}
+        missed = all_ids(server) - got
+        report = paginator.report
+    by_id = {link["id"]: link for link in server.store.all_links()}
+    keys = [
+        (by_id[i]["allow_discount_codes"], by_id[i]["created_at"])
+        for i in server.store.expected_order(sorting)
+    ]
+    straddling = tuple(
+        p for p in range(1, -(-LINKS // limit)) if keys[p * limit - 1] == keys[p * limit]
+    )
+    assert report is not None
+    assert report.tied_boundaries == straddling
+    assert report.unseen == len(missed)
+    assert report.may_have_missed == bool(straddling)
+    if limit == 7:
+        assert straddling, "the forced ties should straddle some boundary of 7-link pages"
+        assert missed, "and the server's tie order should then lose links"
+
+
+async def test_a_list_that_shrinks_during_the_walk_is_reported(
+    polar: Polar, server: PolarTestServer
+) -> None:
+    server.faults.delete_on_page(1, 5)  # after page 1, delete the 5 oldest links
+    paginator = polar.checkout_links.list(limit=50, concurrency=1)
+    got = [link.id async for link in paginator]
+    report = paginator.report
+    assert report is not None
+    assert (report.first_total_count, report.last_total_count) == (LINKS, LINKS - 5)
+    assert report.shrank
+    assert report.may_have_missed
+    assert report.complete
+    # Five links that still exist were pulled onto page 1 after it was read.
+    assert len(all_ids(server) - set(got)) == 5
+
+
+async def test_several_product_ids_report_repeats_but_no_loss(
+    polar: Polar, server: PolarTestServer
+) -> None:
+    catalogue = server.store.catalogue
+    products = [p["id"] for p in catalogue.products_of(catalogue.organizations[0])]
+    paginator = polar.checkout_links.list(product_id=products, limit=7)
+    got = [link.id async for link in paginator]
+    report = paginator.report
+    assert report is not None
+    assert report.repeats > 0  # links split across pages by the join
+    assert report.links == len(got) == len(set(server.store.expected_order(product_id=products)))
+    assert report.unseen is None  # total_count counts rows: no count check
+    assert report.tied_boundaries == ()  # the same link on both sides is not a tie
+    assert not report.may_have_missed
+
+
+async def test_a_walk_stopped_by_max_items_is_not_complete(polar: Polar) -> None:
+    paginator = polar.checkout_links.list(limit=7, max_items=10)
+    assert len(await paginator.collect()) == 10
+    report = paginator.report
+    assert report is not None
+    assert (report.pages, report.links, report.complete, report.unseen) == (2, 10, False, None)
+
+
+@pytest.mark.polar_server(links=LINKS, seed=0)
+def test_cli_list_warns_when_the_list_shrank_during_the_walk(
+    polar_server: PolarTestServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    polar_server.faults.delete_on_page(1, 3)
+    argv = ["list", "--limit", "50", "--concurrency", "1", "--format", "jsonl"]
+    code = main([*argv, "--base-url", polar_server.base_url, "--token", polar_server.token])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert len(out.splitlines()) == LINKS - 3  # three links that remain were pulled back
+    assert err == (
+        "polar-links: warning: links may be missing: the list shrank during the walk "
+        f"(total_count {LINKS} then {LINKS - 3}); run the listing again\n"
+    )

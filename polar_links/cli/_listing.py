@@ -49,8 +49,9 @@ async def stream_links(
 
     This is the code path of both ``list`` and ``demo``. Pages come in order (fetched
     ahead with up to ``concurrency`` in flight), each link id at most once, and the walk
-    stops as soon as ``max_items`` links are written. Items that cannot be read are
-    reported through ``warn``. The caller closes ``writer`` and ``progress``.
+    stops as soon as ``max_items`` links are written. Items that cannot be read, and a
+    walk that may have missed links (``paginator.report``), are reported through
+    ``warn``. The caller closes ``writer`` and ``progress``.
     """
     paginator = polar.checkout_links.list(
         organization_id=request.organization_ids or None,
@@ -75,6 +76,9 @@ async def stream_links(
             writer.write_page(page.items)
             progress.advance(len(page.items))
             stats.links += len(page.items)
+    report = paginator.report
+    if report is not None and report.may_have_missed:
+        warn(f"links may be missing: {'; '.join(report.reasons())}; run the listing again")
     return stats
 
 
