@@ -12,7 +12,7 @@ import tempfile
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.sessions = ["tests", "redis", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
@@ -70,9 +70,18 @@ PYTHONS = _find_pythons() or ["3.11"]
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Unit tests (aioresponses) and integration tests (bundled server, real sockets)."""
+    """Unit tests (aioresponses) and integration tests (bundled server, real sockets);
+    the tests that start a redis-server run once, in the ``redis`` session."""
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-m", "not redis", *session.posargs)
+
+
+@nox.session(python="3.11")
+def redis(session: nox.Session) -> None:
+    """The shared budget's tests against real redis-server processes (Debian's
+    redis-server must be installed; a missing one fails the session)."""
+    session.install("-e", ".[test,redis]")
+    session.run("pytest", "-m", "redis", *session.posargs, env={"POLAR_LINKS_REQUIRE_REDIS": "1"})
 
 
 @nox.session(python="3.11")
@@ -86,7 +95,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".[lint,test]")
+    session.install("-e", ".[lint,test,redis]")
     session.run("mypy", "--strict", "polar_links")
 
 
@@ -100,5 +109,5 @@ def docs(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Benchmarks against the bundled server; writes benchmarks/results/latest.md."""
-    session.install("-e", ".[bench]")
+    session.install("-e", ".[bench,redis]")
     session.run("python", "-m", "benchmarks.run", *session.posargs)

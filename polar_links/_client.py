@@ -18,7 +18,7 @@ from ._config import (
     check_max_retries,
     default_rate_limit,
 )
-from ._environ import resolve_access_token, resolve_base_url
+from ._environ import resolve_access_token, resolve_base_url, resolve_redis_url
 from ._exceptions import InvalidArgumentTypeError, InvalidArgumentValueError
 from ._options import NOT_GIVEN, CallOptions, NotGiven, RequestOptions, timeout_option
 from ._ratelimit import Throttle
@@ -69,6 +69,10 @@ class Polar:
     closed by this client). ``ssl``: an ``ssl.SSLContext`` for the client's own pool.
     ``max_response_bytes``: largest body accepted. ``allow_insecure_http``: allow a
     plain-http ``base_url`` to a non-loopback host (the token would travel in clear).
+    ``redis_url``: a Redis URL (``redis://host:6379/0``); every client using the same
+    token and Redis then draws from one ``rate_limit`` budget and shares the pause
+    after a 429 (needs ``polar-links[redis]``); defaults to the ``POLAR_REDIS_URL``
+    environment variable; ``""`` turns it off.
     """
 
     def __init__(
@@ -87,6 +91,7 @@ class Polar:
         ssl: ssl_module.SSLContext | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
+        redis_url: str | None = None,
     ) -> None:
         token = resolve_access_token(access_token)
         if api_version is not None and (
@@ -122,7 +127,11 @@ class Polar:
             token=Secret(token),
             api_version=api_version,
             backoff=backoff,
-            throttle=Throttle(default_rate_limit(str(url)) if rate_limit == _AUTO else rate_limit),
+            throttle=_throttle(
+                default_rate_limit(str(url)) if rate_limit == _AUTO else rate_limit,
+                token,
+                resolve_redis_url(redis_url),
+            ),
             max_response_bytes=check_int("max_response_bytes", max_response_bytes, minimum=1024),
             session=session,
             ssl=ssl,
@@ -215,3 +224,19 @@ class Polar:
 
     def __reduce__(self) -> None:  # type: ignore[override]
         raise TypeError("a Polar client cannot be pickled (it holds a token and a connection pool)")
+
+
+def _throttle(limit: RateLimit | None, token: str, redis_url: str | None) -> Throttle:
+    """The local throttle, or one sharing its budget through Redis at ``redis_url``."""
+    if redis_url is None:
+        return Throttle(limit)
+    try:
+        import redis.asyncio  # noqa: F401
+    except ImportError:
+        raise InvalidArgumentValueError(
+            "redis_url (or POLAR_REDIS_URL) needs the redis client: "
+            "pip install 'polar-links[redis]'"
+        ) from None
+    from ._shared_budget import SharedThrottle, budget_key
+
+    return SharedThrottle(limit, url=redis_url, key=budget_key(token))

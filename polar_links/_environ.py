@@ -11,18 +11,22 @@ from yarl import URL
 from ._config import ENVIRONMENTS
 from ._exceptions import InvalidArgumentError, InvalidArgumentValueError
 from ._security import check_base_url
+from ._shared_budget import check_redis_url
 
 __all__ = [
     "BASE_URL_VARIABLE",
     "ENVIRONMENT_VARIABLE",
+    "REDIS_URL_VARIABLE",
     "TOKEN_VARIABLE",
     "resolve_access_token",
     "resolve_base_url",
+    "resolve_redis_url",
 ]
 
 TOKEN_VARIABLE = "POLAR_ACCESS_TOKEN"
 BASE_URL_VARIABLE = "POLAR_BASE_URL"
 ENVIRONMENT_VARIABLE = "POLAR_ENVIRONMENT"
+REDIS_URL_VARIABLE = "POLAR_REDIS_URL"
 _ALLOWED = " or ".join(map(repr, ENVIRONMENTS))
 
 
@@ -76,3 +80,13 @@ def resolve_base_url(
             f"(or unset for production), got {named!r}"
         )
     return check_base_url(ENVIRONMENTS[named or "production"], allow_insecure_http=False)
+
+
+def resolve_redis_url(redis_url: str | None) -> str | None:
+    """The ``redis_url`` argument (``""``: no shared budget), else ``$POLAR_REDIS_URL``,
+    else ``None``; a value that is not a Redis URL raises ``InvalidArgumentError``
+    naming where it came from."""
+    if redis_url is not None:
+        return check_redis_url("redis_url", redis_url) if redis_url != "" else None
+    value = _variable(REDIS_URL_VARIABLE)
+    return check_redis_url(REDIS_URL_VARIABLE, value) if value is not None else None

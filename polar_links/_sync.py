@@ -165,6 +165,7 @@ class SyncPolar:
         ssl: ssl_module.SSLContext | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
+        redis_url: str | None = None,
     ) -> None:
         # Arguments are checked here, in the caller's thread, before any thread starts.
         self._client = Polar(
@@ -180,6 +181,7 @@ class SyncPolar:
             max_response_bytes=max_response_bytes,
             allow_insecure_http=allow_insecure_http,
             concurrency=concurrency,
+            redis_url=redis_url,
         )
         self._loop = BackgroundLoop(name=f"polar-links-sync-{id(self):x}")
         self._owner = True
