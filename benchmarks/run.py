@@ -7,6 +7,9 @@ walk runs in a fresh process (so its peak RSS is its own). Writes the table to
 ``docs/performance.md``, then checks the ratio targets and exits 1 if one is missed.
 
     nox -s bench            # or: python -m benchmarks.run [--sizes 5000,50000] [--latencies 0,100]
+
+It runs the rate-budget benchmark (``benchmarks/budget.py``) first; ``--only walks`` or
+``--only budget`` runs one of the two.
 """
 
 from __future__ import annotations
@@ -339,7 +342,19 @@ def main() -> int:
         "--sync-size", type=int, default=50_000, help="links for the sync client (0: skip)"
     )
     parser.add_argument("--sync-rounds", type=int, default=3)
+    parser.add_argument(
+        "--only",
+        choices=["walks", "budget"],
+        help="run one suite: the walks above, or the rate budget (benchmarks/budget.py)",
+    )
     args = parser.parse_args()
+    status = 0
+    if args.only != "walks":
+        from benchmarks import budget
+
+        status = budget.main(["--no-write"] if args.no_write else [])
+        if args.only == "budget":
+            return status
     runs = measure(
         [int(s) for s in args.sizes.split(",")], [int(s) for s in args.latencies.split(",")]
     )
@@ -355,7 +370,7 @@ def main() -> int:
             if START in doc and END in doc:
                 head, rest = doc.split(START, 1)
                 PERF_DOC.write_text(head + START + "\n" + text + END + rest.split(END, 1)[1])
-    return 0 if all(ok for _, _, ok in checks) else 1
+    return status or (0 if all(ok for _, _, ok in checks) else 1)
 
 
 if __name__ == "__main__":

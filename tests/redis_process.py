@@ -1,16 +1,14 @@
-"""A real ``redis-server`` for the shared-budget tests: a free port, a temporary directory,
-no persistence; it can be stopped and started again on the same port."""
+"""A real ``redis-server`` for the shared-budget tests and benchmark: a free port, a
+temporary directory, no persistence; it can be stopped and started again on the same
+port. No pytest here: the benchmark uses it too."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
-
-import pytest
 
 
 def free_port() -> int:
@@ -20,23 +18,14 @@ def free_port() -> int:
         return port
 
 
-def redis_server_binary() -> str:
-    """The ``redis-server`` path; fails the test when it is missing and the run requires it
-    (``nox -s redis`` sets POLAR_LINKS_REQUIRE_REDIS), skips it otherwise."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        message = "redis-server is not installed (apt-get install redis-server)"
-        if os.environ.get("POLAR_LINKS_REQUIRE_REDIS"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return binary
-
-
 class RedisProcess:
     """One ``redis-server`` process on 127.0.0.1:``port`` with its files in ``directory``."""
 
     def __init__(self, directory: Path) -> None:
-        self.binary = redis_server_binary()
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError("redis-server is not installed (apt-get install redis-server)")
+        self.binary = binary
         self.directory = directory
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
