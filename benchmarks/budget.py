@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks._results import write_results
 from polar_links import Polar, RateLimit, __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,16 +214,6 @@ def report(runs: list[Run], checks: list[tuple[str, str, bool]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(text: str) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
-    if DOC.exists():
-        doc = DOC.read_text()
-        if START in doc and END in doc:
-            head, rest = doc.split(START, 1)
-            DOC.write_text(head + START + "\n" + text + END + rest.split(END, 1)[1])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--worker", nargs=4, metavar=("BASE_URL", "TOKEN", "LIMIT", "REDIS_URL"))
@@ -237,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(runs, checks)
     print("\n" + text)
     if not args.no_write:
-        write(text)
+        write_results(text, RESULTS, DOC, START, END)
     return 0 if all(ok for _, _, ok in checks) else 1
 
 

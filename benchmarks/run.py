@@ -26,6 +26,7 @@ from pathlib import Path
 import aiohttp
 import msgspec
 
+from benchmarks._results import write_results
 from polar_links import DEFAULT_CONCURRENCY, __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -363,13 +364,7 @@ def main() -> int:
     text = report(runs, checks, measure_decode(), measure_generation(), sync_runs)
     print("\n" + text)
     if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(text)
-        if PERF_DOC.exists():
-            doc = PERF_DOC.read_text()
-            if START in doc and END in doc:
-                head, rest = doc.split(START, 1)
-                PERF_DOC.write_text(head + START + "\n" + text + END + rest.split(END, 1)[1])
+        write_results(text, RESULTS, PERF_DOC, START, END)
     return status or (0 if all(ok for _, _, ok in checks) else 1)
 
 
