@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._checkout_links import CheckoutLinks
+    from ._checkout_links import CheckoutLinks, CheckoutLinksWithRawResponse
     from ._client import DEFAULT_CONCURRENCY, Polar
     from ._config import Backoff, RateLimit, Timeout
     from ._decoding import SkippedItem
@@ -73,8 +73,14 @@ if TYPE_CHECKING:
     from ._options import NOT_GIVEN, NotGiven
     from ._pagination import CheckoutLinkPaginator, Page, WalkReport
     from ._query import SORTING_VALUES
+    from ._raw import APIResponse, RawResult
     from ._requests import TRIAL_INTERVALS
-    from ._sync import SyncCheckoutLinkPaginator, SyncCheckoutLinks, SyncPolar
+    from ._sync import (
+        SyncCheckoutLinkPaginator,
+        SyncCheckoutLinks,
+        SyncCheckoutLinksWithRawResponse,
+        SyncPolar,
+    )
     from ._version import __version__
 
 # A library logs, the application decides where it goes: without this, Python's
@@ -87,6 +93,7 @@ __all__ = [
     "SORTING_VALUES",
     "TRIAL_INTERVALS",
     "APIConnectionError",
+    "APIResponse",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
@@ -105,6 +112,7 @@ __all__ = [
     "CheckoutLinkPaginator",
     "CheckoutLinkProduct",
     "CheckoutLinks",
+    "CheckoutLinksWithRawResponse",
     "ConflictError",
     "Discount",
     "DiscountFixed",
@@ -128,12 +136,14 @@ __all__ = [
     "ProductPriceSeatBased",
     "RateLimit",
     "RateLimitError",
+    "RawResult",
     "ResponseTooLargeError",
     "SeatTier",
     "SeatTiers",
     "SkippedItem",
     "SyncCheckoutLinkPaginator",
     "SyncCheckoutLinks",
+    "SyncCheckoutLinksWithRawResponse",
     "SyncPolar",
     "Timeout",
     "UnknownBenefit",
@@ -150,6 +160,7 @@ __all__ = [
 # not import aiohttp or msgspec until a name that needs them is asked for.
 _HOMES = {
     "APIConnectionError": "._exceptions",
+    "APIResponse": "._raw",
     "APIStatusError": "._exceptions",
     "APITimeoutError": "._exceptions",
     "AuthenticationError": "._exceptions",
@@ -168,6 +179,7 @@ _HOMES = {
     "CheckoutLinkPaginator": "._pagination",
     "CheckoutLinkProduct": "._models",
     "CheckoutLinks": "._checkout_links",
+    "CheckoutLinksWithRawResponse": "._checkout_links",
     "ConflictError": "._exceptions",
     "DEFAULT_CONCURRENCY": "._client",
     "Discount": "._models",
@@ -193,6 +205,7 @@ _HOMES = {
     "ProductPriceSeatBased": "._models",
     "RateLimit": "._config",
     "RateLimitError": "._exceptions",
+    "RawResult": "._raw",
     "ResponseTooLargeError": "._exceptions",
     "SORTING_VALUES": "._query",
     "SeatTier": "._models",
@@ -200,6 +213,7 @@ _HOMES = {
     "SkippedItem": "._decoding",
     "SyncCheckoutLinkPaginator": "._sync",
     "SyncCheckoutLinks": "._sync",
+    "SyncCheckoutLinksWithRawResponse": "._sync",
     "SyncPolar": "._sync",
     "TRIAL_INTERVALS": "._requests",
     "Timeout": "._config",

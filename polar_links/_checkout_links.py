@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import msgspec
@@ -17,11 +17,12 @@ from ._models import CheckoutLink
 from ._options import NOT_GIVEN, CallOptions, NotGiven, RequestOptions
 from ._pagination import CheckoutLinkPaginator, Page, sort_key
 from ._query import MAX_LIMIT, TIE_BREAKER, check_page_args, list_query, page_query
+from ._raw import APIResponse, RawView, note_response, with_response
 from ._requests import CheckoutLinkCreate, CheckoutLinkUpdate, encode_body
 from ._transport import Response, Transport
 from ._validation import check_int, check_uuid
 
-__all__ = ["CheckoutLinks"]
+__all__ = ["CheckoutLinks", "CheckoutLinksWithRawResponse"]
 
 _PATH = "/v1/checkout-links/"
 IdLike = str | uuid.UUID
@@ -29,7 +30,13 @@ Ids = IdLike | Sequence[IdLike]
 
 
 class CheckoutLinks:
-    """The checkout-links resource of one :class:`~polar_links.Polar` client."""
+    """The checkout-links resource of one :class:`~polar_links.Polar` client.
+
+    Every method also takes ``extra_query`` (parameter name to a str, an int or a list
+    of them) and ``extra_headers`` (header name to str): sent with each of its requests,
+    checked first (no ``Authorization``, no ``page``/``limit`` or filter the method has
+    an argument for). :attr:`with_raw_response` returns results with their responses.
+    """
 
     def __init__(self, transport: Transport, options: CallOptions) -> None:
         self._transport = transport
@@ -39,10 +46,24 @@ class CheckoutLinks:
         self,
         timeout: Timeout | float | NotGiven | None,
         max_retries: int | NotGiven | None,
+        extra_query: Mapping[str, str | int | Sequence[str | int]] | None,
+        extra_headers: Mapping[str, str] | None,
         concurrency: int | NotGiven | None = NOT_GIVEN,
     ) -> CallOptions:
-        given = RequestOptions.of(timeout=timeout, max_retries=max_retries, concurrency=concurrency)
+        given = RequestOptions.of(
+            timeout=timeout,
+            max_retries=max_retries,
+            concurrency=concurrency,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+        )
         return self._options.override(given)
+
+    @property
+    def with_raw_response(self) -> CheckoutLinksWithRawResponse:
+        """The same methods, each returning a :class:`RawResult`: the result and the
+        :class:`APIResponse` (status, headers, ``polar_version``) it came from."""
+        return CheckoutLinksWithRawResponse(self)
 
     def list(
         self,
@@ -56,6 +77,8 @@ class CheckoutLinks:
         concurrency: int | NotGiven | None = NOT_GIVEN,
         timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven | None = NOT_GIVEN,
+        extra_query: Mapping[str, str | int | Sequence[str | int]] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> CheckoutLinkPaginator:
         """List checkout links; returns a paginator without sending anything.
 
@@ -76,7 +99,7 @@ class CheckoutLinks:
         page, limit = check_page_args(page, limit)
         if max_items is not None:
             check_int("max_items", max_items, minimum=0)
-        options = self._call_options(timeout, max_retries, concurrency)
+        options = self._call_options(timeout, max_retries, extra_query, extra_headers, concurrency)
 
         async def fetch_page(number: int) -> Page:
             response = await self._transport.request(
@@ -86,7 +109,14 @@ class CheckoutLinks:
                 items, pagination, skipped = await decode_list_async(response.body)
             except msgspec.MsgspecError as exc:
                 raise _invalid(response, "a list of checkout links", exc) from None
-            return Page(items, number, pagination.total_count, pagination.max_page, skipped)
+            return Page(
+                items,
+                number,
+                pagination.total_count,
+                pagination.max_page,
+                skipped,
+                APIResponse.of(response),
+            )
 
         sent_sorting = [value for key, value in base if key == "sorting"]
         return CheckoutLinkPaginator(
@@ -104,6 +134,8 @@ class CheckoutLinks:
         *,
         timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven | None = NOT_GIVEN,
+        extra_query: Mapping[str, str | int | Sequence[str | int]] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> CheckoutLink:
         """Return the checkout link with this id; raises ``NotFoundError`` if there is none.
 
@@ -111,7 +143,7 @@ class CheckoutLinks:
         out, the client's.
         """
         path = _PATH + check_uuid("id", id)
-        options = self._call_options(timeout, max_retries)
+        options = self._call_options(timeout, max_retries, extra_query, extra_headers)
         response = await self._transport.request("GET", path, options)
         return await _link(response)
 
@@ -135,6 +167,8 @@ class CheckoutLinks:
         metadata: dict[str, str | int | float | bool] | None = None,
         timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven | None = NOT_GIVEN,
+        extra_query: Mapping[str, str | int | Sequence[str | int]] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> CheckoutLink:
         """Create a checkout link and return it.
 
@@ -147,7 +181,7 @@ class CheckoutLinks:
         make two links; ``max_retries`` bounds the retries after failures to connect.
         """
         arguments = locals()  # by name; LINK_FIELDS says which ones are link fields
-        options = self._call_options(timeout, max_retries)
+        options = self._call_options(timeout, max_retries, extra_query, extra_headers)
         sells = [f.name for f in LINK_FIELDS if f.sells and arguments[f.name] is not None]
         if len(sells) != 1:
             raise InvalidArgumentValueError(
@@ -184,6 +218,8 @@ class CheckoutLinks:
         metadata: dict[str, str | int | float | bool] | UnsetType = UNSET,
         timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven | None = NOT_GIVEN,
+        extra_query: Mapping[str, str | int | Sequence[str | int]] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> CheckoutLink:
         """Change the given fields of a checkout link and return it.
 
@@ -193,7 +229,7 @@ class CheckoutLinks:
         """
         arguments = locals()  # by name; LINK_FIELDS says which ones are link fields
         path = _PATH + check_uuid("id", id)
-        options = self._call_options(timeout, max_retries)
+        options = self._call_options(timeout, max_retries, extra_query, extra_headers)
         fields = check_fields({f.name: arguments[f.name] for f in LINK_FIELDS if f.updatable})
         body = encode_body(CheckoutLinkUpdate(**fields))
         response = await self._transport.request("PATCH", path, options, body=body)
@@ -205,6 +241,8 @@ class CheckoutLinks:
         *,
         timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven | None = NOT_GIVEN,
+        extra_query: Mapping[str, str | int | Sequence[str | int]] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         """Delete the checkout link with this id; raises ``NotFoundError`` if there is none.
 
@@ -213,11 +251,25 @@ class CheckoutLinks:
         that 404 counts as success, so the call returns ``None`` once the link is deleted.
         """
         path = _PATH + check_uuid("id", id)
-        options = self._call_options(timeout, max_retries)
-        await self._transport.request("DELETE", path, options, gone_is_done=True)
+        options = self._call_options(timeout, max_retries, extra_query, extra_headers)
+        note_response(await self._transport.request("DELETE", path, options, gone_is_done=True))
+
+
+class CheckoutLinksWithRawResponse(RawView[CheckoutLinks]):
+    """``polar.checkout_links.with_raw_response``: ``get``, ``create``, ``update`` and
+    ``delete`` with the arguments and exceptions of :class:`CheckoutLinks`, each
+    returning a :class:`RawResult` (``.data``: the usual result, ``.response``: its
+    status, headers and ``polar_version``). For listing, every :class:`Page` carries
+    its own ``response``."""
+
+    get = with_response(CheckoutLinks.get)
+    create = with_response(CheckoutLinks.create)
+    update = with_response(CheckoutLinks.update)
+    delete = with_response(CheckoutLinks.delete)
 
 
 async def _link(response: Response) -> CheckoutLink:
+    note_response(response)
     try:
         return await decode_link_async(response.body)
     except msgspec.MsgspecError as exc:

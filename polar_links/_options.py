@@ -8,10 +8,12 @@ layered as client < ``with_options()`` view < the call's own arguments.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from ._config import Timeout, check_concurrency, check_max_retries, coerce_timeout
+from ._extras import Pairs, check_extra_headers, check_extra_query
 
 __all__ = ["NOT_GIVEN", "CallOptions", "NotGiven", "RequestOptions"]
 
@@ -56,6 +58,8 @@ class RequestOptions:
     timeout: Timeout | NotGiven = NOT_GIVEN
     max_retries: int | NotGiven = NOT_GIVEN
     concurrency: int | NotGiven = NOT_GIVEN
+    extra_query: Pairs | NotGiven = NOT_GIVEN
+    extra_headers: Pairs | NotGiven = NOT_GIVEN
 
     @classmethod
     def of(
@@ -64,13 +68,20 @@ class RequestOptions:
         timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven | None = NOT_GIVEN,
         concurrency: int | NotGiven | None = NOT_GIVEN,
+        extra_query: Mapping[str, object] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> RequestOptions:
         """Check the arguments of a call or of ``with_options()`` and keep the given ones.
 
         ``timeout=None`` means no time limit; ``max_retries=None`` and
-        ``concurrency=None`` mean the same as leaving them out.
+        ``concurrency=None`` mean the same as leaving them out, as do
+        ``extra_query=None`` and ``extra_headers=None``.
         """
         return cls(
+            extra_query=NOT_GIVEN if extra_query is None else check_extra_query(extra_query),
+            extra_headers=(
+                NOT_GIVEN if extra_headers is None else check_extra_headers(extra_headers)
+            ),
             timeout=NOT_GIVEN if isinstance(timeout, NotGiven) else timeout_option(timeout),
             max_retries=(
                 NOT_GIVEN
@@ -90,12 +101,15 @@ class CallOptions:
     """The settings a call runs with, every one decided.
 
     ``timeout``: per attempt. ``max_retries``: retries after failures (429s aside).
-    ``concurrency``: page requests in flight while listing.
+    ``concurrency``: page requests in flight while listing. ``extra_query`` and
+    ``extra_headers``: checked (name, value) pairs added to each request.
     """
 
     timeout: Timeout
     max_retries: int
     concurrency: int
+    extra_query: Pairs = ()
+    extra_headers: Pairs = ()
 
     def override(self, given: RequestOptions) -> CallOptions:
         """These settings with the ones ``given`` sets replacing them."""

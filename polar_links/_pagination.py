@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from ._decoding import SkippedItem
 from ._models import CheckoutLink
+from ._raw import APIResponse
 
 __all__ = ["CheckoutLinkPaginator", "Page", "WalkReport", "sort_key"]
 
@@ -26,6 +27,8 @@ class Page:
     ``items``: the checkout links on this page, in server order. ``page``: its 1-based
     number. ``total_count``: links matching the filters. ``max_page``: number of pages
     (0 when nothing matches). ``skipped``: items that could not be decoded at all.
+    ``response``: the HTTP response the page came from (status, headers,
+    ``polar_version``); ``None`` for a page built by hand.
     """
 
     items: list[CheckoutLink]
@@ -33,6 +36,7 @@ class Page:
     total_count: int
     max_page: int
     skipped: list[SkippedItem] = field(default_factory=list)
+    response: APIResponse | None = None
 
     @property
     def has_next(self) -> bool:

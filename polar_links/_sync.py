@@ -15,10 +15,10 @@ import warnings
 import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from types import TracebackType
-from typing import Any, Concatenate, Literal, NoReturn, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, Literal, NoReturn, ParamSpec, TypeVar
 
 from ._background_loop import BackgroundLoop
-from ._checkout_links import CheckoutLinks
+from ._checkout_links import CheckoutLinks, CheckoutLinksWithRawResponse
 from ._client import (
     _AUTO,
     _DEFAULT_BACKOFF,
@@ -31,10 +31,17 @@ from ._config import Backoff, RateLimit, Timeout
 from ._models import CheckoutLink
 from ._options import NOT_GIVEN, NotGiven
 from ._pagination import CheckoutLinkPaginator, Page, WalkReport
+from ._raw import RawView
 
-__all__ = ["SyncCheckoutLinkPaginator", "SyncCheckoutLinks", "SyncPolar"]
+__all__ = [
+    "SyncCheckoutLinkPaginator",
+    "SyncCheckoutLinks",
+    "SyncCheckoutLinksWithRawResponse",
+    "SyncPolar",
+]
 
 P = ParamSpec("P")
+R = TypeVar("R")
 T = TypeVar("T")
 _WHAT = "this SyncPolar client"
 
@@ -96,14 +103,22 @@ class SyncCheckoutLinkPaginator:
         )
 
 
+class _Blocking(Generic[R]):
+    """Base of a blocking resource: an async resource and the loop its calls run in."""
+
+    def __init__(self, resource: R, loop: BackgroundLoop) -> None:
+        self._resource = resource
+        self._loop = loop
+
+
 def _blocking(
-    method: Callable[Concatenate[CheckoutLinks, P], Coroutine[Any, Any, T]],
-) -> Callable[Concatenate[SyncCheckoutLinks, P], T]:
-    """The blocking version of an async method of :class:`CheckoutLinks`: same
-    arguments, same result, same exceptions."""
+    method: Callable[Concatenate[R, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[_Blocking[R], P], T]:
+    """The blocking version of an async resource's method: same arguments, same result,
+    same exceptions."""
 
     @functools.wraps(method)
-    def blocking(self: SyncCheckoutLinks, /, *args: P.args, **kwargs: P.kwargs) -> T:
+    def blocking(self: _Blocking[R], /, *args: P.args, **kwargs: P.kwargs) -> T:
         return self._loop.run(method(self._resource, *args, **kwargs), what=_WHAT)
 
     return blocking
@@ -111,25 +126,38 @@ def _blocking(
 
 def _paginating(
     method: Callable[Concatenate[CheckoutLinks, P], CheckoutLinkPaginator],
-) -> Callable[Concatenate[SyncCheckoutLinks, P], SyncCheckoutLinkPaginator]:
+) -> Callable[Concatenate[_Blocking[CheckoutLinks], P], SyncCheckoutLinkPaginator]:
     @functools.wraps(method)
     def paginating(
-        self: SyncCheckoutLinks, /, *args: P.args, **kwargs: P.kwargs
+        self: _Blocking[CheckoutLinks], /, *args: P.args, **kwargs: P.kwargs
     ) -> SyncCheckoutLinkPaginator:
         return SyncCheckoutLinkPaginator(method(self._resource, *args, **kwargs), self._loop)
 
     return paginating
 
 
-class SyncCheckoutLinks:
+class SyncCheckoutLinksWithRawResponse(_Blocking[RawView[CheckoutLinks]]):
+    """``polar.checkout_links.with_raw_response`` of a :class:`SyncPolar`: ``get``,
+    ``create``, ``update`` and ``delete``, each returning a :class:`RawResult` (the
+    result and the :class:`APIResponse` it came from)."""
+
+    get = _blocking(CheckoutLinksWithRawResponse.get)
+    create = _blocking(CheckoutLinksWithRawResponse.create)
+    update = _blocking(CheckoutLinksWithRawResponse.update)
+    delete = _blocking(CheckoutLinksWithRawResponse.delete)
+
+
+class SyncCheckoutLinks(_Blocking[CheckoutLinks]):
     """The checkout-links resource of one :class:`SyncPolar` client: the methods of
     :class:`CheckoutLinks`, with the same arguments, results and exceptions, returning
     their results instead of awaitables. ``list`` returns a
     :class:`SyncCheckoutLinkPaginator`."""
 
-    def __init__(self, resource: CheckoutLinks, loop: BackgroundLoop) -> None:
-        self._resource = resource
-        self._loop = loop
+    @property
+    def with_raw_response(self) -> SyncCheckoutLinksWithRawResponse:
+        """The same methods, each returning a :class:`RawResult`: the result and the
+        :class:`APIResponse` (status, headers, ``polar_version``) it came from."""
+        return SyncCheckoutLinksWithRawResponse(self._resource.with_raw_response, self._loop)
 
     get = _blocking(CheckoutLinks.get)
     create = _blocking(CheckoutLinks.create)

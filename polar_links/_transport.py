@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import aiohttp
 import msgspec
-from multidict import CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._config import Backoff, Timeout
@@ -187,6 +187,7 @@ class Transport:
         """
         session = self._get_session()
         url = self.base_url.with_path(self.base_url.path.rstrip("/") + path, encoded=True)
+        query = [*(query or ()), *options.extra_query]
         if query:
             url = url.with_query(query)
         shown = f"{path}?{url.raw_query_string}" if query else path  # for the log: page numbers
@@ -199,7 +200,9 @@ class Transport:
             sent += 1
             started = time.monotonic()
             try:
-                result = await self._attempt(session, method, url, body, client_timeout)
+                result = await self._attempt(
+                    session, method, url, body, client_timeout, options.extra_headers
+                )
             finally:
                 # The server stamped the request between sending and now: the budget
                 # counts it until ``per`` seconds from now.
@@ -232,10 +235,11 @@ class Transport:
         url: URL,
         body: bytes | None,
         timeout: aiohttp.ClientTimeout,
+        extra_headers: tuple[tuple[str, str], ...] = (),
     ) -> Response | BaseException:
         """Send once: the response, or the network failure that stopped it."""
         try:
-            return await self._send(session, method, url, body, timeout)
+            return await self._send(session, method, url, body, timeout, extra_headers)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             if _decompressed_too_large(exc):
                 # aiohttp's own limit on an inflating body, below our cap: the same
@@ -256,8 +260,12 @@ class Transport:
         url: URL,
         body: bytes | None,
         timeout: aiohttp.ClientTimeout,
+        extra_headers: tuple[tuple[str, str], ...] = (),
     ) -> Response:
-        headers = {**self._headers, "Authorization": f"Bearer {self._token.reveal()}"}
+        headers = CIMultiDict(self._headers)
+        for name, value in extra_headers:  # checked: never Authorization or Content-*
+            headers[name] = value  # replaces a default of any case (Polar-Version)
+        headers["Authorization"] = f"Bearer {self._token.reveal()}"
         if body is not None:
             headers["Content-Type"] = "application/json"
         for _ in range(_MAX_REDIRECTS + 1):
