@@ -39,11 +39,11 @@ async def test_a_request_over_the_budget_gets_an_empty_429_like_the_real_server(
 async def test_the_window_slides_and_refused_requests_do_not_count(
     http: aiohttp.ClientSession, polar_server: PolarTestServer
 ) -> None:
-    polar_server.budget.requests, polar_server.budget.per = 2, 0.4
+    polar_server.budget.requests, polar_server.budget.per = 2, 1.0
     assert await status_of(http) == 200
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.5)
     assert [await status_of(http) for _ in range(3)] == [200, 429, 429]
-    await asyncio.sleep(0.25)  # the first request left the window, the second did not
+    await asyncio.sleep(0.6)  # the first request left the window, the second did not
     assert [await status_of(http) for _ in range(2)] == [200, 429]
 
 

@@ -246,7 +246,7 @@ async def test_the_token_is_never_stored_in_redis_nor_logged(
 
 @pytest.mark.redis
 async def test_a_429_seen_by_one_client_holds_every_client_sharing_the_budget(
-    server: PolarTestServer, redis_server: RedisProcess
+    server: PolarTestServer, redis_server: RedisProcess, redis_client: Any
 ) -> None:
     server.faults.fail_next(1, 429, retry_after=1)
     link_id = server.store.expected_order()[0]
@@ -255,8 +255,12 @@ async def test_a_429_seen_by_one_client_holds_every_client_sharing_the_budget(
         shared_client(server, redis_server.url, rate_limit=None) as second,
     ):
         limited = asyncio.ensure_future(first.checkout_links.get(link_id))
-        await eventually(lambda: 429 in statuses(server))
-        await asyncio.sleep(0.05)  # let the cooldown reach Redis
+        cooldown = f"{budget_key(server.token)}:cooldown"
+        for _ in range(500):  # until the cooldown has reached Redis
+            if await redis_client.exists(cooldown):
+                break
+            await asyncio.sleep(0.01)
+        assert 429 in statuses(server)
         await second.checkout_links.get(link_id)
         await limited
     rejected = next(r for r in server.requests if r.status == 429)
