@@ -108,6 +108,7 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """Benchmarks against the bundled server; writes benchmarks/results/latest.md."""
+    """Benchmarks against the bundled server; prints the results (`-- --write` also
+    records them in the tracked benchmarks/results/ and docs/ pages)."""
     session.install("-e", ".[bench,redis]")
     session.run("python", "-m", "benchmarks.run", *session.posargs)

@@ -15,6 +15,7 @@ of those windows.
 Total time runs from the go signal until the last worker has exited.
 
     nox -s bench -- --only budget        # or: python -m benchmarks.budget
+    nox -s bench -- --only budget --write   # also record it in the tracked results files
 """
 
 from __future__ import annotations
@@ -217,7 +218,11 @@ def report(runs: list[Run], checks: list[tuple[str, str, bool]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--worker", nargs=4, metavar=("BASE_URL", "TOKEN", "LIMIT", "REDIS_URL"))
-    parser.add_argument("--no-write", action="store_true", help="do not update the results files")
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="also write the results files (tracked: by default nothing is written)",
+    )
     args = parser.parse_args(argv)
     if args.worker:
         base_url, token, limit, redis_url = args.worker
@@ -227,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     checks = targets(runs)
     text = report(runs, checks)
     print("\n" + text)
-    if not args.no_write:
+    if args.write:
         write_results(text, RESULTS, DOC, START, END)
     return 0 if all(ok for _, _, ok in checks) else 1
 

@@ -2,11 +2,13 @@
 latency; compare concurrency 1, the default, and a hand-written floor loop.
 
 The server runs in its own process (so its CPU is not billed to the client), and each
-walk runs in a fresh process (so its peak RSS is its own). Writes the table to
-``benchmarks/results/latest.md`` and between the BENCH markers of
-``docs/performance.md``, then checks the ratio targets and exits 1 if one is missed.
+walk runs in a fresh process (so its peak RSS is its own). Prints the tables, checks the
+ratio targets and exits 1 if one is missed. Only with ``--write`` does it also write the
+tables to ``benchmarks/results/latest.md`` and between the BENCH markers of
+``docs/performance.md`` (both tracked: a plain run leaves a clone clean).
 
     nox -s bench            # or: python -m benchmarks.run [--sizes 5000,50000] [--latencies 0,100]
+    nox -s bench -- --write # record the results in the tracked files
 
 It runs the rate-budget benchmark (``benchmarks/budget.py``) first; ``--only walks`` or
 ``--only budget`` runs one of the two.
@@ -338,7 +340,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="5000,50000")
     parser.add_argument("--latencies", default="0,100")
-    parser.add_argument("--no-write", action="store_true", help="do not update the results files")
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="also write the tables to benchmarks/results/ and docs/ "
+        "(tracked files: by default nothing is written)",
+    )
     parser.add_argument(
         "--sync-size", type=int, default=50_000, help="links for the sync client (0: skip)"
     )
@@ -353,7 +360,7 @@ def main() -> int:
     if args.only != "walks":
         from benchmarks import budget
 
-        status = budget.main(["--no-write"] if args.no_write else [])
+        status = budget.main(["--write"] if args.write else [])
         if args.only == "budget":
             return status
     runs = measure(
@@ -363,7 +370,7 @@ def main() -> int:
     checks = targets(runs) + sync_targets(sync_runs)
     text = report(runs, checks, measure_decode(), measure_generation(), sync_runs)
     print("\n" + text)
-    if not args.no_write:
+    if args.write:
         write_results(text, RESULTS, PERF_DOC, START, END)
     return status or (0 if all(ok for _, _, ok in checks) else 1)
 

@@ -11,6 +11,8 @@ from ._validation import check_int
 
 __all__ = [
     "ENVIRONMENTS",
+    "MAX_CONCURRENCY",
+    "MAX_RETRIES",
     "Backoff",
     "RateLimit",
     "Timeout",
@@ -153,11 +155,17 @@ def coerce_timeout(value: object) -> Timeout:
     return Timeout(total=float(value))
 
 
+#: The most page requests a walk may have in flight.
+MAX_CONCURRENCY = 64
+#: The most retries after the first attempt of a request.
+MAX_RETRIES = 10
+
+
 def check_concurrency(value: object) -> int:
     """Return ``value`` if it is an int from 1 to 64 (page requests in flight), or raise."""
-    return check_int("concurrency", value, minimum=1, maximum=64)
+    return check_int("concurrency", value, minimum=1, maximum=MAX_CONCURRENCY)
 
 
 def check_max_retries(value: object) -> int:
     """Return ``value`` if it is an int from 0 to 10 (retries after the first attempt), or raise."""
-    return check_int("max_retries", value, minimum=0, maximum=10)
+    return check_int("max_retries", value, minimum=0, maximum=MAX_RETRIES)

@@ -66,12 +66,14 @@ class PolarError(Exception):
 
 class APIConnectionError(PolarError):
     """Raised when the request could not be completed at the transport level
-    (refused or dropped connection, DNS or TLS failure, truncated body), after retries."""
+    (refused or dropped connection, DNS or TLS failure, truncated body), after retries;
+    ``attempts`` is how many were made (429s included)."""
 
-    def __init__(self, message: str, *, method: str, url: str) -> None:
+    def __init__(self, message: str, *, method: str, url: str, attempts: int = 1) -> None:
         super().__init__(message)
         self.method = method
         self.url = url
+        self.attempts = attempts
 
 
 class APITimeoutError(APIConnectionError):

@@ -222,7 +222,7 @@ class Transport:
             if decision.verdict is Verdict.STOP:
                 if isinstance(result, Response):
                     raise _status_error(result, retry_after, self._headers)
-                raise _error(result, method, url) from result
+                raise _error(result, method, url, sent) from result
             state = decision.state
             # After a 429 the throttle holds the next attempt until the cooldown is over.
             if decision.cool_down is None and decision.wait:
@@ -366,13 +366,18 @@ def _error_name(exc: BaseException) -> str:
     return "APITimeoutError" if isinstance(exc, asyncio.TimeoutError) else "APIConnectionError"
 
 
-def _error(exc: BaseException, method: str, url: URL) -> APIConnectionError:
-    where = f"{method} {url}"
+def _error(exc: BaseException, method: str, url: URL, attempts: int) -> APIConnectionError:
+    where = f"{method} {url} after {attempts} attempt{'' if attempts == 1 else 's'}"
     if isinstance(exc, asyncio.TimeoutError):
-        return APITimeoutError(f"timed out on {where}", method=method, url=str(url))
+        return APITimeoutError(
+            f"timed out on {where}", method=method, url=str(url), attempts=attempts
+        )
     reason = str(exc) or type(exc).__name__
     return APIConnectionError(
-        f"connection failed on {where}: {type(exc).__name__}: {reason}", method=method, url=str(url)
+        f"connection failed on {where}: {type(exc).__name__}: {reason}",
+        method=method,
+        url=str(url),
+        attempts=attempts,
     )
 
 

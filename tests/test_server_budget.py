@@ -112,6 +112,6 @@ def test_serve_rejects_a_budget_that_is_not_requests_per_seconds(
 ) -> None:
     assert main(["serve", "--budget", value]) == 2
     assert (
-        f"argument --budget: expected REQUESTS/SECONDS such as 300/5 (a positive integer and "
+        f"argument --budget: must be REQUESTS/SECONDS such as 300/5 (a positive integer and "
         f"a positive number of seconds), got {value!r}" in capsys.readouterr().err
     )

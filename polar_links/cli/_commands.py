@@ -8,14 +8,18 @@ import asyncio
 import contextlib
 import errno
 import os
+import re
 import sys
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from .._client import Polar
+from .._exceptions import InvalidArgumentError
 from .._link_fields import FIELDS_BY_NAME, LINK_FIELDS, Metadata
+from .._models import CheckoutLink
 from ._listing import StreamStats, isatty, run_listing
-from ._output import link_json, make_writer, rich_available
+from ._output import link_json, link_record
 from ._redact import TOKEN_ENV
 from ._runtime import (
     EXIT_ERROR,
@@ -60,36 +64,63 @@ def _client(args: argparse.Namespace) -> Polar:
     )
 
 
-def _print_link(text: str) -> None:
-    """Print a link's JSON on stdout."""
+#: The option of each SDK argument the CLI passes on, to name it in an error.
+_OPTIONS = {
+    **{f.name: f.flag for f in LINK_FIELDS},
+    "base_url": "--base-url",
+    "timeout": "--timeout",
+    "max_retries": "--max-retries",
+    "sorting": "--sort",
+    "organization_id": "--org",
+    "limit": "--limit",
+    "max_items": "--max-items",
+    "concurrency": "--concurrency",
+}
+_SDK_NAME = re.compile(r"(\w+) ")
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run a command's coroutine; an argument the SDK refuses is reported as the CLI
+    option that gave it (``argument --option: ...``), as argparse reports the others."""
+    try:
+        return run_coroutine(coro)
+    except InvalidArgumentError as exc:
+        message = str(exc)
+        match = _SDK_NAME.match(message)
+        if match and match.group(1) in _OPTIONS:
+            message = f"argument {_OPTIONS[match.group(1)]}: {message[match.end() :]}"
+        raise UsageError(message) from None
+
+
+def _print_link(link: CheckoutLink, fmt: str | None) -> None:
+    """Print one link on stdout: as ``fmt``, by default a table on a terminal, else JSONL."""
+    fmt = fmt or ("table" if isatty(sys.stdout) else "jsonl")
+    text = link_record(link) if fmt == "table" else link_json(link, pretty=fmt == "json")
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
 def cmd_list(args: argparse.Namespace, reporter: Reporter) -> int:
     """``list``: stream the matching links to stdout."""
-    if args.format == "table":
-        make_writer("table", sys.stdout)  # fail fast, before any request, without rich
 
     async def run() -> None:
         """List with a client that is closed afterwards."""
         async with _client(args) as polar:
-            await run_listing(polar, args, args.format, reporter.warn)
+            await run_listing(polar, args, reporter.warn)
 
-    run_coroutine(run())
+    _run(run())
     return EXIT_OK
 
 
 def cmd_get(args: argparse.Namespace, reporter: Reporter) -> int:
     """``get``: print one link."""
 
-    async def run() -> str:
-        """Fetch the link and return its JSON."""
+    async def run() -> CheckoutLink:
+        """Fetch the link."""
         async with _client(args) as polar:
-            link = await polar.checkout_links.get(args.id)
-        return link_json(link, pretty=args.format == "json")
+            return await polar.checkout_links.get(args.id)
 
-    _print_link(run_coroutine(run()))
+    _print_link(_run(run()), args.format)
     return EXIT_OK
 
 
@@ -109,13 +140,12 @@ def cmd_create(args: argparse.Namespace, reporter: Reporter) -> int:
     """``create``: create a link and print it."""
     fields = _fields(args, update=False)
 
-    async def run() -> str:
-        """Create the link and return its JSON."""
+    async def run() -> CheckoutLink:
+        """Create the link."""
         async with _client(args) as polar:
-            link = await polar.checkout_links.create(**fields)
-        return link_json(link, pretty=args.format == "json")
+            return await polar.checkout_links.create(**fields)
 
-    _print_link(run_coroutine(run()))
+    _print_link(_run(run()), args.format)
     return EXIT_OK
 
 
@@ -124,18 +154,18 @@ def cmd_update(args: argparse.Namespace, reporter: Reporter) -> int:
     fields = _fields(args, update=True)
     for name in args.clear:
         if name in fields:
-            raise UsageError(f"--clear {name} conflicts with a value given for {name}")
+            flag = FIELDS_BY_NAME[name].flag
+            raise UsageError(f"argument --clear: cannot clear {name} and give {flag} too")
         fields[name] = None if FIELDS_BY_NAME[name].nullable else {}
     if not fields:
         raise UsageError("nothing to update: give at least one field option or --clear FIELD")
 
-    async def run() -> str:
-        """Update the link and return its JSON."""
+    async def run() -> CheckoutLink:
+        """Update the link."""
         async with _client(args) as polar:
-            link = await polar.checkout_links.update(args.id, **fields)
-        return link_json(link, pretty=args.format == "json")
+            return await polar.checkout_links.update(args.id, **fields)
 
-    _print_link(run_coroutine(run()))
+    _print_link(_run(run()), args.format)
     return EXIT_OK
 
 
@@ -147,7 +177,7 @@ def cmd_delete(args: argparse.Namespace, reporter: Reporter) -> int:
         async with _client(args) as polar:
             await polar.checkout_links.delete(args.id)
 
-    run_coroutine(run())
+    _run(run())
     if not args.quiet:
         sys.stderr.write(f"deleted checkout link {args.id}\n")
     return EXIT_OK
@@ -193,12 +223,9 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
     """``demo``: list an in-process test server's links and print a summary line."""
-    fmt = args.format or ("table" if isatty(sys.stdout) and rich_available() else "jsonl")
-    if fmt == "table":
-        make_writer("table", sys.stdout)  # fail fast without rich
 
-    async def run() -> tuple[StreamStats, float, str]:
-        """Start the server, list its links, and return stats, seconds and its URL."""
+    async def run() -> tuple[StreamStats, float]:
+        """Start the server, list its links, and return stats and seconds."""
         from ..testing import PolarTestServer
 
         async with PolarTestServer(links=args.links, seed=args.seed) as server:
@@ -206,14 +233,19 @@ def cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
                 server.faults.latency = args.latency_ms / 1000
             async with Polar(server.token, base_url=server.base_url) as polar:
                 started = time.perf_counter()
-                stats = await run_listing(polar, args, fmt, reporter.warn)
+                stats = await run_listing(polar, args, reporter.warn)
                 elapsed = time.perf_counter() - started
-            return stats, elapsed, server.base_url
+            return stats, elapsed
 
-    stats, elapsed, url = run_coroutine(run())
+    stats, elapsed = _run(run())
     rate = stats.links / elapsed if elapsed > 0 else 0.0
     sys.stderr.write(
-        f"demo: streamed {stats.links} links in {stats.pages} pages in {elapsed:.2f}s "
-        f"({rate:.0f} links/s) from {url}\n"
+        f"demo: streamed {_count(stats.links, 'link')} in {_count(stats.pages, 'page')} "
+        f"in {elapsed:.2f}s ({rate:.0f} links/s)\n"
     )
     return EXIT_OK
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 link``, ``2 links``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,9 +13,26 @@ from typing import Any
 
 from .._client import Polar
 from .._query import MAX_LIMIT
-from ._output import LinkWriter, ProgressReporter, make_progress, make_writer, rich_available
+from ._output import (
+    RICH_HINT,
+    LinkWriter,
+    ProgressReporter,
+    TableLayout,
+    make_progress,
+    make_writer,
+    rich_available,
+)
+from ._runtime import UsageError
 
-__all__ = ["ListRequest", "StreamStats", "isatty", "list_request", "run_listing", "stream_links"]
+__all__ = [
+    "ListRequest",
+    "StreamStats",
+    "isatty",
+    "list_request",
+    "output_choice",
+    "run_listing",
+    "stream_links",
+]
 
 
 @dataclass(frozen=True)
@@ -106,18 +124,39 @@ def _progress_wanted(args: argparse.Namespace, fmt: str) -> bool:
     """Show the bar if forced, or if stderr is a terminal, not ``--quiet``, rich is
     installed, and the data is not being printed on a terminal line by line."""
     if args.progress:
+        if not rich_available():
+            raise UsageError(f"argument --progress: the progress bar needs rich: {RICH_HINT}")
         return True
     if args.quiet or not isatty(sys.stderr) or not rich_available():
         return False
     return fmt == "table" or not isatty(sys.stdout)
 
 
+#: Lines of a terminal a table leaves free: the progress bar, the table's header, rule
+#: and summary line, the ``demo`` summary and the next prompt.
+_TABLE_MARGIN = 6
+
+
+def output_choice(args: argparse.Namespace) -> tuple[str, TableLayout]:
+    """The format of a listing (``--format``, by default a table on a terminal and JSONL
+    elsewhere) and, for a table, its layout: on a terminal, its width and as many rows as
+    fit its height (or ``--rows``); elsewhere every row, nothing cut."""
+    terminal = isatty(sys.stdout)
+    fmt: str = args.format or ("table" if terminal else "jsonl")
+    if not terminal:
+        return fmt, TableLayout(args.columns, None, args.rows or None)
+    size = shutil.get_terminal_size()
+    rows = max(1, size.lines - _TABLE_MARGIN) if args.rows is None else args.rows or None
+    return fmt, TableLayout(args.columns, size.columns, rows)
+
+
 async def run_listing(
-    polar: Polar, args: argparse.Namespace, fmt: str, warn: Callable[[str], None]
+    polar: Polar, args: argparse.Namespace, warn: Callable[[str], None]
 ) -> StreamStats:
     """Run :func:`stream_links` for a command line, with its writer and progress bar."""
-    writer = make_writer(fmt, sys.stdout)
+    fmt, layout = output_choice(args)
     progress = make_progress(sys.stderr, enabled=_progress_wanted(args, fmt))
+    writer = make_writer(fmt, sys.stdout, layout)
     try:
         stats = await stream_links(polar, list_request(args), writer, progress, warn)
     finally:

@@ -1,9 +1,10 @@
-"""Output of the CLI: jsonl/csv/table writers for checkout links, JSON for one link,
-and the progress bar.
+"""Output of the CLI: table/jsonl/csv writers for checkout links, one link as a table
+or JSON, and the progress bar.
 
 Writers get whole pages and write each page as one chunk, so a long listing costs one
-write (and one flush) per page, not per line. ``rich`` is used only for the ``table``
-format and the progress bar, and is imported only when one of them is asked for.
+write (and one flush) per page, not per line. The table is plain text sized to the
+terminal; ``rich`` is used only for the progress bar, and imported only when it is
+asked for.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import time
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import msgspec
@@ -19,20 +22,22 @@ import msgspec
 from .._models import CheckoutLink, has_unknown_variants
 
 if TYPE_CHECKING:
-    from rich.console import Console
     from rich.progress import Progress as RichProgressBar
     from rich.progress import TaskID
-    from rich.table import Table
 
 __all__ = [
     "CSV_COLUMNS",
+    "DEFAULT_TABLE_COLUMNS",
+    "LINK_FORMATS",
     "LIST_FORMATS",
     "RICH_HINT",
     "LinkWriter",
     "MissingRichError",
     "ProgressReporter",
+    "TableLayout",
     "csv_row",
     "link_json",
+    "link_record",
     "make_progress",
     "make_writer",
     "require_rich",
@@ -40,9 +45,11 @@ __all__ = [
 ]
 
 #: Formats of ``list`` and ``demo``.
-LIST_FORMATS = ("jsonl", "csv", "table")
+LIST_FORMATS = ("table", "jsonl", "csv")
+#: Formats of the commands that print one link (``get``, ``create``, ``update``).
+LINK_FORMATS = ("table", "json", "jsonl")
 #: What to run when ``rich`` is missing.
-RICH_HINT = "pip install 'polar-links[cli]'"
+RICH_HINT = "pip install rich (or install polar-links with its cli extra)"
 #: The flat columns of the ``csv`` format, in order.
 CSV_COLUMNS = (
     "id",
@@ -61,6 +68,8 @@ CSV_COLUMNS = (
     "trial_interval",
     "trial_interval_count",
 )
+#: The columns of the ``table`` format unless ``--columns`` chooses others.
+DEFAULT_TABLE_COLUMNS = ("id", "label", "products", "created_at", "url")
 
 _encoder = msgspec.json.Encoder()
 
@@ -159,7 +168,8 @@ def _cell(value: Any) -> str:
 
 
 def csv_row(link: CheckoutLink) -> list[str]:
-    """Return the link's cells in :data:`CSV_COLUMNS` order."""
+    """Return the link's cells in :data:`CSV_COLUMNS` order; ``created_at`` is written
+    exactly as in JSON (ISO 8601, ``Z`` for UTC)."""
     return [
         link.id,
         _cell(link.label),
@@ -167,7 +177,7 @@ def csv_row(link: CheckoutLink) -> list[str]:
         _cell(link.organization_id),
         "|".join(p.name or "" for p in link.products),
         "|".join(p.id for p in link.products),
-        "" if link.created_at is None else link.created_at.isoformat(),
+        "" if link.created_at is None else _encoder.encode(link.created_at)[1:-1].decode(),
         _cell(link.success_url),
         _cell(link.allow_discount_codes),
         _cell(link.require_billing_address),
@@ -204,55 +214,160 @@ class CsvWriter:
         self._stream.flush()
 
 
+# ---------------------------------------------------------------- table
+
+#: Columns holding UUIDs: a table on a terminal shows their first 8 characters.
+_ID_COLUMNS = frozenset({"id", "organization_id", "discount_id", "product_ids"})
+_SHORT_ID = 8
+_GAP = "  "
+_MIN_WIDTH = 4
+
+
+def _text_width(text: str) -> int:
+    """Terminal cells ``text`` takes: East Asian wide characters count 2, combining 0."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line: whitespace runs become one space, other control characters
+    (escape sequences included) become ``?``."""
+    text = " ".join(text.split())
+    return "".join("?" if unicodedata.category(c)[0] == "C" else c for c in text)
+
+
+def _elide(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells, ending with ``…`` if it was cut."""
+    if _text_width(text) <= width:
+        return text
+    out, used = [], 0
+    for c in text:
+        w = _text_width(c)
+        if used + w > width - 1:
+            break
+        out.append(c)
+        used += w
+    return "".join(out) + "…"
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` cells."""
+    return text + " " * (width - _text_width(text))
+
+
+def _table_cells(link: CheckoutLink, columns: Sequence[str], short_ids: bool) -> list[str]:
+    """The link's cells for ``columns``: ids shortened if ``short_ids``, times to the
+    minute (UTC), each on one line."""
+    row = dict(zip(CSV_COLUMNS, csv_row(link), strict=True))
+    cells = []
+    for column in columns:
+        cell = row[column]
+        if column == "created_at" and link.created_at is not None:
+            cell = link.created_at.strftime("%Y-%m-%d %H:%M")
+        elif short_ids and column in _ID_COLUMNS:
+            cell = "|".join(part[:_SHORT_ID] for part in cell.split("|"))
+        if column in ("products", "product_ids"):
+            cell = cell.replace("|", ", ")
+        cells.append(_one_line(cell))
+    return cells
+
+
+def _fit(natural: list[int], available: int) -> list[int]:
+    """Column widths within ``available`` cells: the widest column gives way first, none
+    below :data:`_MIN_WIDTH` (or its natural width); columns that still do not fit get 0."""
+    widths = list(natural)
+    floor = [min(w, _MIN_WIDTH) for w in natural]
+    while widths and sum(widths) + len(_GAP) * (len(widths) - 1) > available:
+        widest = max(range(len(widths)), key=lambda i: widths[i] - floor[i])
+        if widths[widest] > floor[widest]:
+            widths[widest] -= 1
+        else:  # every column is at its floor: drop the last one
+            widths.pop()
+            floor.pop()
+    return widths + [0] * (len(natural) - len(widths))
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """How a table is drawn: its ``columns``; the terminal's ``width`` in cells (``None``:
+    not a terminal, so cells are neither shortened nor cut); at most ``rows`` rows shown
+    (``None``: all)."""
+
+    columns: Sequence[str] = DEFAULT_TABLE_COLUMNS
+    width: int | None = None
+    rows: int | None = None
+
+
 class TableWriter:
-    """A rich table (id, label, products, created, url), printed once complete."""
+    """A plain-text table, one link per line, printed once the listing is done: on a
+    terminal it fits the width (short ids, cut cells, never wrapped) and shows the first
+    rows, with a summary line."""
 
-    def __init__(self, stream: TextIO) -> None:
-        """Prepare an empty table printed on ``stream``; needs rich."""
-        require_rich("the table format")
-        from rich.console import Console
-        from rich.table import Table
-
-        self._console: Console = Console(file=stream)
-        self._table: Table = Table(show_lines=False)
-        for name, style, no_wrap in (
-            ("id", "dim", True),
-            ("label", "bold", False),
-            ("products", "", False),
-            ("created", "dim", True),
-            ("url", "cyan", False),
-        ):
-            self._table.add_column(name, style=style, overflow="fold", no_wrap=no_wrap)
-        self._rows = 0
+    def __init__(self, stream: TextIO, layout: TableLayout = TableLayout()) -> None:
+        """Print on ``stream`` as ``layout`` says."""
+        self._stream = stream
+        self._layout = layout
+        self._rows: list[list[str]] = []
+        self._count = 0
 
     def write_page(self, links: Sequence[CheckoutLink]) -> None:
-        """Add the page's links as rows."""
-        for link in links:
-            created = "" if link.created_at is None else link.created_at.strftime("%Y-%m-%d %H:%M")
-            self._table.add_row(
-                link.id,
-                link.label or "",
-                ", ".join(p.name or p.id for p in link.products),
-                created,
-                link.url or "",
-            )
-        self._rows += len(links)
+        """Keep the rows that will be shown; count every link."""
+        limit = self._layout.rows
+        room = len(links) if limit is None else max(0, min(len(links), limit - len(self._rows)))
+        short = self._layout.width is not None
+        self._rows.extend(_table_cells(link, self._layout.columns, short) for link in links[:room])
+        self._count += len(links)
 
     def close(self) -> None:
-        """Print the table (with its row count as caption) and flush the stream."""
-        self._table.caption = f"{self._rows} checkout links"
-        self._console.print(self._table)
-        self._console.file.flush()
+        """Print the header, the rows and the summary line, and flush the stream."""
+        columns = list(self._layout.columns)
+        natural = [
+            max([_text_width(c), *(_text_width(row[i]) for row in self._rows)])
+            for i, c in enumerate(columns)
+        ]
+        width = self._layout.width
+        widths = natural if width is None else _fit(natural, width)
+        shown = [i for i, w in enumerate(widths) if w > 0]
+        lines = []
+        for cells in ([*columns], ["-" * widths[i] for i in range(len(columns))], *self._rows):
+            parts = [_pad(_elide(cells[i], widths[i]), widths[i]) for i in shown]
+            lines.append(_GAP.join(parts).rstrip())
+        lines.append(self._summary(len(columns) - len(shown)))
+        self._stream.write("\n".join(lines) + "\n")
+        self._stream.flush()
+
+    def _summary(self, hidden_columns: int) -> str:
+        """The last line: how many links, how many shown, and how to see the rest."""
+        noun = "checkout link" if self._count == 1 else "checkout links"
+        text = f"{self._count} {noun}"
+        if len(self._rows) < self._count:
+            text = f"first {len(self._rows)} of {text}; --rows N for more, a pipe for all data"
+        if hidden_columns:
+            text += f"; {hidden_columns} column(s) did not fit: choose fewer with --columns"
+        return text if self._layout.width is None else _elide(text, self._layout.width)
 
 
-def make_writer(fmt: str, stream: TextIO) -> LinkWriter:
-    """Return the writer for ``fmt`` (one of :data:`LIST_FORMATS`) on ``stream``."""
+def link_record(link: CheckoutLink) -> str:
+    """One link as lines of ``field  value`` (the columns of the ``csv`` format), values
+    complete."""
+    cells = dict(zip(CSV_COLUMNS, csv_row(link), strict=True))
+    width = max(len(name) for name in CSV_COLUMNS)
+    return "\n".join(
+        f"{name:<{width}}  {_one_line(value)}".rstrip() for name, value in cells.items()
+    )
+
+
+def make_writer(fmt: str, stream: TextIO, layout: TableLayout = TableLayout()) -> LinkWriter:
+    """Return the writer for ``fmt`` (one of :data:`LIST_FORMATS`) on ``stream``; a
+    table is drawn as ``layout`` says."""
     if fmt == "jsonl":
         return JsonlWriter(stream)
     if fmt == "csv":
         return CsvWriter(stream)
     if fmt == "table":
-        return TableWriter(stream)
+        return TableWriter(stream, layout)
     raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(LIST_FORMATS)}")
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .._client import DEFAULT_CONCURRENCY
+from .._config import MAX_CONCURRENCY, MAX_RETRIES
 from .._link_fields import (
     LINK_FIELDS,
     Choice,
@@ -33,16 +34,39 @@ from ._commands import (
     cmd_serve,
     cmd_update,
 )
-from ._output import LIST_FORMATS
+from ._output import CSV_COLUMNS, DEFAULT_TABLE_COLUMNS, LINK_FORMATS, LIST_FORMATS
 from ._redact import TOKEN_ENV, Secrets
-from ._runtime import EXIT_CODES, EXIT_USAGE, PROG, Handler
-from ._types import budget_arg, int_type, metadata_pair, non_negative_float, seconds, uuid_arg
+from ._runtime import (
+    EXIT_CODES,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    Handler,
+)
+from ._types import (
+    budget_arg,
+    choice_type,
+    int_type,
+    metadata_pair,
+    non_negative_float,
+    seconds,
+    url_arg,
+    uuid_arg,
+)
 
-__all__ = ["build_parser", "glue_sort_values"]
+__all__ = ["build_parser", "glue_sort_values", "unknown_option_message"]
+
+_SORT_ALLOWED = (
+    f"one of {', '.join(SORTING_VALUES[::2])}, each optionally prefixed with '-' (descending)"
+)
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose error messages never show one of its ``secrets``."""
+    """An ArgumentParser whose error messages all read ``polar-links: error: argument
+    --option: must be <allowed>, got <value>`` after the command's usage, and never show
+    one of its ``secrets``."""
 
     def __init__(self, *args: Any, secrets: Secrets, **kwargs: Any) -> None:
         """Build the parser; ``secrets`` are redacted from its error messages."""
@@ -52,12 +76,22 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print usage and the redacted message on stderr, and exit with code 2."""
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {self.secrets.redact(message)}\n")
+        self.exit(EXIT_USAGE, f"{PROG}: error: {self.secrets.redact(message)}\n")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """Refuse a value outside ``choices`` in the style of every other option error."""
+        if action.choices is not None and value not in action.choices:
+            allowed = ", ".join(map(str, action.choices))
+            raise argparse.ArgumentError(action, f"must be one of {allowed}, got {value!r}")
 
 
-def _epilog() -> str:
-    """Return the exit-code table shown at the end of ``--help``."""
-    lines = [f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES.items()]
+def _epilog(
+    codes: Sequence[int] = tuple(EXIT_CODES), meanings: dict[int, str] | None = None
+) -> str:
+    """Return the table of the exit ``codes`` a command can end with, shown at the end
+    of its ``--help``; ``meanings`` replaces the usual text of some of them."""
+    texts = {**EXIT_CODES, **(meanings or {})}
+    lines = [f"  {code:<4} {texts[code]}" for code in codes]
     return "exit codes:\n" + "\n".join(lines)
 
 
@@ -86,9 +120,9 @@ def _connection_options(secrets: Secrets) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--max-retries",
-        type=int_type(0),
+        type=int_type(0, MAX_RETRIES),
         metavar="N",
-        help="retries after a failed attempt (default 2; 0 disables)",
+        help=f"retries after a failed attempt, 0..{MAX_RETRIES} (default 2; 0 disables)",
     )
     parent.add_argument(
         "-v", "--verbose", action="store_true", help="log each HTTP request to stderr"
@@ -96,7 +130,17 @@ def _connection_options(secrets: Secrets) -> argparse.ArgumentParser:
     return parent
 
 
-def _listing_options(parser: argparse.ArgumentParser, *, default_format: str | None) -> None:
+def _columns_arg(text: str) -> tuple[str, ...]:
+    """Parse ``--columns``: comma-separated names of the ``csv`` columns."""
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(name in CSV_COLUMNS for name in names):
+        raise argparse.ArgumentTypeError(
+            f"must be a comma-separated list of {', '.join(CSV_COLUMNS)}, got {text!r}"
+        )
+    return names
+
+
+def _listing_options(parser: argparse.ArgumentParser) -> None:
     """Add the paging, format and progress options of ``list`` and ``demo``."""
     parser.add_argument(
         "--limit",
@@ -106,21 +150,36 @@ def _listing_options(parser: argparse.ArgumentParser, *, default_format: str | N
         help=f"links per page, 1..{MAX_LIMIT} (default {MAX_LIMIT}: fewest requests)",
     )
     parser.add_argument(
-        "--max-items", type=int_type(0), metavar="N", help="stop after N links (default: all)"
+        "--max-items",
+        type=int_type(1),
+        metavar="N",
+        help="stop after N links, N >= 1 (default: all)",
     )
     parser.add_argument(
         "--concurrency",
-        type=int_type(1),
+        type=int_type(1, MAX_CONCURRENCY),
         metavar="N",
-        help=f"page requests in flight (default {DEFAULT_CONCURRENCY})",
+        help=f"page requests in flight, 1..{MAX_CONCURRENCY} (default {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument(
         "--format",
         choices=LIST_FORMATS,
-        default=default_format,
-        help="jsonl: one JSON object per line; csv: flat columns with a header; "
-        "table: a rich table (needs rich) "
-        + ("(default: jsonl)" if default_format else "(default: table on a terminal, else jsonl)"),
+        help="table: a table sized to the terminal; jsonl: one JSON object per line; "
+        "csv: flat columns with a header (default: table on a terminal, else jsonl)",
+    )
+    parser.add_argument(
+        "--columns",
+        type=_columns_arg,
+        default=DEFAULT_TABLE_COLUMNS,
+        metavar="A,B,...",
+        help=f"columns of the table (default {','.join(DEFAULT_TABLE_COLUMNS)}; "
+        f"any of {', '.join(CSV_COLUMNS)})",
+    )
+    parser.add_argument(
+        "--rows",
+        type=int_type(0),
+        metavar="N",
+        help="rows the table shows on a terminal (default: as many as fit its height; 0: all)",
     )
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument("-q", "--quiet", action="store_true", help="never show the progress bar")
@@ -128,6 +187,16 @@ def _listing_options(parser: argparse.ArgumentParser, *, default_format: str | N
         "--progress",
         action="store_true",
         help="show the progress bar on stderr even when it is not a terminal (needs rich)",
+    )
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--format`` of the commands that print one link."""
+    parser.add_argument(
+        "--format",
+        choices=LINK_FORMATS,
+        help="table: field and value, one per line; json: indented; jsonl: on one line "
+        "(default: table on a terminal, else jsonl)",
     )
 
 
@@ -144,10 +213,12 @@ def _field_option(parser: argparse._ActionsContainer, field: LinkField) -> None:
     elif isinstance(kind, Text):
         options.update(metavar="TEXT")
     elif isinstance(kind, Url):
-        options.update(metavar="URL")
+        options.update(type=url_arg, metavar="URL")
     elif isinstance(kind, Integer):
         bounds = f"{kind.minimum}..{kind.maximum}" if kind.maximum else f">= {kind.minimum}"
-        options.update(type=int, metavar="N", help=f"{field.help}, {bounds}")
+        options.update(
+            type=int_type(kind.minimum, kind.maximum), metavar="N", help=f"{field.help}, {bounds}"
+        )
     elif isinstance(kind, Choice):
         options.update(choices=kind.values)
     elif isinstance(kind, Metadata):
@@ -169,12 +240,7 @@ def _link_options(parser: argparse.ArgumentParser, *, update: bool) -> None:
         if update and not field.updatable:
             continue
         _field_option(sells if sells is not None and field.sells else parser, field)
-    parser.add_argument(
-        "--format",
-        choices=("json", "jsonl"),
-        default="json",
-        help="json: indented (default); jsonl: on one line",
-    )
+    _format_option(parser)
 
 
 def _server_options(parser: argparse.ArgumentParser, *, default_links: int) -> None:
@@ -187,7 +253,11 @@ def _server_options(parser: argparse.ArgumentParser, *, default_links: int) -> N
         help=f"checkout links to generate (default {default_links})",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, metavar="S", help="seed of the generated data (default 0)"
+        "--seed",
+        type=int_type(),
+        default=0,
+        metavar="S",
+        help="seed of the generated data (default 0)",
     )
     parser.add_argument(
         "--latency-ms",
@@ -213,19 +283,26 @@ def build_parser(secrets: Secrets) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     connection = _connection_options(secrets)
 
-    def add(name: str, handler: Handler, help_text: str, **kwargs: Any) -> _Parser:
-        """Add a subcommand that runs ``handler``."""
+    def add(
+        name: str,
+        handler: Handler,
+        help_text: str,
+        exits: tuple[Sequence[int], dict[int, str]] = (tuple(EXIT_CODES), {}),
+        **kwargs: Any,
+    ) -> _Parser:
+        """Add a subcommand that runs ``handler`` and can end with the ``exits`` codes
+        (and their meanings where they differ from the usual)."""
         sub: _Parser = commands.add_parser(
             name,
             help=help_text,
             description=help_text,
-            epilog=_epilog(),
+            epilog=_epilog(*exits),
             formatter_class=argparse.RawDescriptionHelpFormatter,
             allow_abbrev=False,
             secrets=secrets,
             **kwargs,
         )
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=handler, command_parser=sub)
         return sub
 
     lst = add("list", cmd_list, "Stream every matching checkout link.", parents=[connection])
@@ -246,20 +323,16 @@ def build_parser(secrets: Secrets) -> argparse.ArgumentParser:
     lst.add_argument(
         "--sort",
         action="append",
+        type=choice_type(SORTING_VALUES, _SORT_ALLOWED),
         metavar="CRITERION",
         help=f"sort criterion, applied in the order given (repeatable): "
         f"{', '.join(SORTING_VALUES)}; '-' means descending (default: created_at)",
     )
-    _listing_options(lst, default_format="jsonl")
+    _listing_options(lst)
 
-    get = add("get", cmd_get, "Print one checkout link as JSON.", parents=[connection])
+    get = add("get", cmd_get, "Print one checkout link.", parents=[connection])
     get.add_argument("id", type=uuid_arg, help="the checkout link's id")
-    get.add_argument(
-        "--format",
-        choices=("json", "jsonl"),
-        default="json",
-        help="json: indented (default); jsonl: on one line",
-    )
+    _format_option(get)
 
     create = add("create", cmd_create, "Create a checkout link.", parents=[connection])
     _link_options(create, update=False)
@@ -286,7 +359,19 @@ def build_parser(secrets: Secrets) -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="print no confirmation on stderr"
     )
 
-    serve = add("serve", cmd_serve, "Run the bundled Polar test server in the foreground.")
+    serve = add(
+        "serve",
+        cmd_serve,
+        "Run the bundled Polar test server in the foreground.",
+        exits=(
+            (EXIT_OK, EXIT_ERROR, EXIT_USAGE),
+            {
+                EXIT_OK: "stopped by Ctrl-C or SIGTERM",
+                EXIT_ERROR: "cannot listen on the address (e.g. the port is taken)",
+                EXIT_USAGE: "bad arguments",
+            },
+        ),
+    )
     _server_options(serve, default_links=250)
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
@@ -320,9 +405,13 @@ def build_parser(secrets: Secrets) -> argparse.ArgumentParser:
         "demo",
         cmd_demo,
         "List the links of an in-process test server (no token, no network) and time it.",
+        exits=(
+            (EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED),
+            {EXIT_USAGE: "bad arguments (option or value; no rich for --progress)"},
+        ),
     )
     _server_options(demo, default_links=1000)
-    _listing_options(demo, default_format=None)
+    _listing_options(demo)
     demo.add_argument(
         "-v", "--verbose", action="store_true", help="log each HTTP request to stderr"
     )
@@ -331,14 +420,31 @@ def build_parser(secrets: Secrets) -> argparse.ArgumentParser:
 
 def glue_sort_values(argv: Sequence[str]) -> list[str]:
     """Turn ``--sort -label`` into ``--sort=-label``, which argparse would otherwise
-    read as an unknown option."""
+    read as an unknown option (``--sort -nope`` too, so that it is refused as a
+    criterion)."""
     out: list[str] = []
     i = 0
     while i < len(argv):
-        if argv[i] == "--sort" and i + 1 < len(argv) and argv[i + 1] in SORTING_VALUES:
+        value = argv[i + 1] if i + 1 < len(argv) else ""
+        if argv[i] == "--sort" and value[:1] == "-" and value[:2] != "--" and len(value) > 1:
             out.append(f"--sort={argv[i + 1]}")
             i += 2
         else:
             out.append(argv[i])
             i += 1
     return out
+
+
+def unknown_option_message(parser: argparse.ArgumentParser, unknown: Sequence[str]) -> str:
+    """The error for arguments ``parser`` does not know, naming the option an
+    abbreviation stands for (abbreviations are not accepted)."""
+    first = unknown[0].partition("=")[0]
+    if first.startswith("--"):
+        known = [o for action in parser._actions for o in action.option_strings]
+        matches = sorted(o for o in known if o.startswith(first))
+        if matches:
+            return (
+                f"argument {first}: options cannot be abbreviated; "
+                f"did you mean {' or '.join(matches)}?"
+            )
+    return f"unrecognized arguments: {' '.join(unknown)}"

@@ -61,16 +61,31 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _DebugFormatter(logging.Formatter):
+    """``<prefix>: debug: <message>`` for the SDK's own logger, and ``<prefix>: debug:
+    <part>: <message>`` for its children (``testing`` for the bundled server)."""
+
+    def __init__(self, prefix: str) -> None:
+        """Start each line with ``prefix``."""
+        super().__init__()
+        self._prefix = prefix
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record's line."""
+        part = record.name.removeprefix("polar_links").lstrip(".")
+        return f"{self._prefix}: debug: {part + ': ' if part else ''}{record.getMessage()}"
+
+
 @contextlib.contextmanager
 def debug_logging(enabled: bool, secrets: Secrets, prefix: str) -> Iterator[None]:
     """While active (if ``enabled``), send the ``polar_links`` logger's debug records
-    to stderr as ``<prefix>: debug: <logger>: <message>``, with secrets redacted."""
+    to stderr as ``<prefix>: debug: <message>``, with secrets redacted."""
     if not enabled:
         yield
         return
     logger = logging.getLogger("polar_links")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"{prefix}: debug: %(name)s: %(message)s"))
+    handler.setFormatter(_DebugFormatter(prefix))
     handler.addFilter(RedactingFilter(secrets))
     previous = logger.level
     logger.setLevel(logging.DEBUG)

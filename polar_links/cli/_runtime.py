@@ -172,6 +172,9 @@ def dispatch(args: argparse.Namespace, reporter: Reporter) -> int:
     except MissingRichError as exc:
         return reporter.fail(str(exc), EXIT_USAGE)
     except (UsageError, InvalidArgumentError) as exc:
+        if str(exc).startswith("argument "):
+            # About an option: reported like argparse's errors, after the command's usage.
+            args.command_parser.print_usage(sys.stderr)
         return reporter.fail(str(exc), EXIT_USAGE)
     except (AuthenticationError, PermissionDeniedError) as exc:
         return reporter.fail(str(exc), EXIT_AUTH)
