@@ -68,12 +68,59 @@ os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 PYTHONS = _find_pythons() or ["3.11"]
 
 
+#: The oldest Python the package supports: the oldest dependency versions run on it
+#: (aiohttp and msgspec releases that old have no wheels for the newest Pythons).
+OLDEST_PYTHON = "3.10"
+_SHOW_VERSIONS = (
+    "import sys, aiohttp, msgspec; "
+    "print('python', sys.version.split()[0], 'aiohttp', aiohttp.__version__, "
+    "'msgspec', msgspec.__version__)"
+)
+
+
+def _lowest_pins() -> list[str]:
+    """``name==version`` for the lower bound of every runtime dependency in
+    pyproject.toml, so the oldest versions the package admits are the ones tested."""
+    with open("pyproject.toml", encoding="utf-8") as file:
+        text = file.read()
+    found = re.search(r"^dependencies = \[(.*?)\]", text, re.MULTILINE | re.DOTALL)
+    if found is None:
+        raise RuntimeError("pyproject.toml has no dependencies = [...] list")
+    declared = re.findall(r'"([^"]+)"', found.group(1))
+    pins = [re.sub(r"\s*>=\s*", "==", spec) for spec in declared]
+    unpinned = [spec for spec in pins if "==" not in spec]
+    if unpinned:
+        raise RuntimeError(f"runtime dependencies without a lower bound: {unpinned}")
+    return pins
+
+
+def _suite(session: nox.Session, *install: str) -> None:
+    session.install("-e", ".[test]", *install)
+    session.run("python", "-c", _SHOW_VERSIONS)
+    session.run("pytest", "-m", "not redis", *session.posargs)
+
+
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Unit tests (aioresponses) and integration tests (bundled server, real sockets);
-    the tests that start a redis-server run once, in the ``redis`` session."""
-    session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not redis", *session.posargs)
+    """Unit tests (aioresponses) and integration tests (bundled server, real sockets) on
+    every Python, with the newest aiohttp and msgspec the declared range admits (upgraded
+    in a reused environment too); the tests that start a redis-server run once, in the
+    ``redis`` session."""
+    _suite(session, "--upgrade")
+
+
+@nox.session(name="tests-newest", python=PYTHONS[-1])
+def tests_newest(session: nox.Session) -> None:
+    """The suite on the newest Python only, with the newest aiohttp and msgspec the
+    declared range admits: the same run as the last of ``tests``, for a quick check."""
+    _suite(session, "--upgrade")
+
+
+@nox.session(name="tests-oldest", python=OLDEST_PYTHON)
+def tests_oldest(session: nox.Session) -> None:
+    """The suite on the oldest Python with the oldest aiohttp and msgspec the declared
+    range admits (each runtime dependency pinned to its lower bound in pyproject.toml)."""
+    _suite(session, *_lowest_pins())
 
 
 @nox.session(python="3.11")

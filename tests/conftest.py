@@ -17,6 +17,10 @@ from aioresponses import aioresponses
 from polar_links import Backoff, Polar
 from polar_links.testing import PolarTestServer
 
+from . import aioresponses_compat
+
+aioresponses_compat.install()
+
 BASE = "https://polar.test"
 TOKEN = "polar_oat_SECRET_unit_test_token"
 LIST_URL = re.compile(r"^https://polar\.test/v1/checkout-links/(\?.*)?$")

@@ -440,10 +440,11 @@ def _bearer(request: web.Request) -> str | None:
 
 def _redirect_to_slash(request: web.Request) -> web.Response:
     """Answer 307 to the same URL with the trailing slash (FastAPI's redirect_slashes)."""
-    location = request.url.with_path(request.path + "/")
+    # Spelled out: request.url fails on aiohttp < 3.10 with a recent yarl.
+    location = f"{request.scheme}://{request.host}{request.rel_url.raw_path}/"
     if request.rel_url.raw_query_string:
-        location = location.with_query(request.rel_url.raw_query_string)
-    return web.Response(status=307, headers={"Location": str(location)})
+        location += "?" + request.rel_url.raw_query_string
+    return web.Response(status=307, headers={"Location": location})
 
 
 def _failure(fault: ScheduledFault) -> web.Response:
