@@ -16,6 +16,7 @@ warning, probes Redis in the background every few seconds and shares the budget 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import logging
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import RateLimit
 from ._exceptions import InvalidArgumentValueError
-from ._ratelimit import DEFAULT_LEASE, Slot, Throttle
+from ._ratelimit import DEFAULT_LEASE, Budget, Slot, Throttle
 
 if TYPE_CHECKING:
     import redis.asyncio
@@ -124,6 +125,7 @@ class SharedThrottle(Throttle):
         lease: float = DEFAULT_LEASE,
     ) -> None:
         super().__init__(limit, clock, lease=lease)
+        self._lease = lease
         self._url = url
         self._keys = [f"{key}:window", f"{key}:bucket", f"{key}:cooldown"]
         if limit is None:
@@ -188,7 +190,16 @@ class SharedThrottle(Throttle):
                 await asyncio.sleep(cooldown)
                 continue
             name = next(self._names)
-            taken, wait_ms, why = await self._run("acquire", self._keys, [*self._budget_args, name])
+            script = asyncio.ensure_future(
+                self._run("acquire", self._keys, [*self._budget_args, name])
+            )
+            try:
+                # A caller that gives up (a call's time bound) must not lose a place
+                # the script took for it: that place would count until its lease ends.
+                taken, wait_ms, why = await asyncio.shield(script)
+            except asyncio.CancelledError:
+                script.add_done_callback(functools.partial(self._give_back, name=name))
+                raise
             if taken:
                 return self._shared_slot(name) if self._budget_args[0] else Slot()
             wait = int(wait_ms) / 1000
@@ -196,6 +207,11 @@ class SharedThrottle(Throttle):
                 super().cool_down(wait)  # known here too: cooldown_remaining() tells it
                 continue
             await asyncio.sleep(min(wait, _MAX_POLL))
+
+    def _give_back(self, script: asyncio.Future[Any], name: str) -> None:
+        """Remove the place ``script`` took for a caller that was cancelled meanwhile."""
+        if not script.cancelled() and script.exception() is None and script.result()[0]:
+            self._spawn(self._client().zrem(self._keys[0], name))
 
     def _shared_slot(self, name: str) -> Slot:
         def release() -> None:
@@ -239,6 +255,9 @@ class SharedThrottle(Throttle):
             return
         down_for = self._clock() - (self._down_since or self._clock())
         self._down_since = None
+        if self._limit is not None:
+            # What the fallback counted is no longer the budget in force.
+            self._budget = Budget(self._limit, self._lease)
         logger.info(
             "Redis at %s is back after %.0f s: sharing the request budget again",
             redacted_url(self._url),

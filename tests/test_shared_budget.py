@@ -220,6 +220,30 @@ async def test_two_tokens_have_their_own_budgets_in_one_redis(
 
 
 @pytest.mark.redis
+async def test_a_caller_cancelled_while_redis_gives_it_a_place_gives_the_place_back(
+    redis_server: RedisProcess, redis_client: Any
+) -> None:
+    throttle = SharedThrottle(
+        RateLimit(requests=2, per=30.0), url=redis_server.url, key=budget_key("polar_oat_x")
+    )
+    window, bucket = (f"{budget_key('polar_oat_x')}:{part}" for part in ("window", "bucket"))
+    try:
+        waiter = asyncio.ensure_future(throttle.acquire())
+        await asyncio.sleep(0)  # the acquire script is on its way to Redis
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        for _ in range(500):  # the script took a place (the bucket moved), then gave it back
+            if await redis_client.exists(bucket) and not await redis_client.zcard(window):
+                break
+            await asyncio.sleep(0.01)
+        assert await redis_client.exists(bucket)
+        assert await redis_client.zcard(window) == 0
+    finally:
+        await throttle.aclose()
+
+
+@pytest.mark.redis
 async def test_the_token_is_never_stored_in_redis_nor_logged(
     server: PolarTestServer,
     redis_server: RedisProcess,
