@@ -126,6 +126,8 @@ class CheckoutLinks:
             concurrency=options.concurrency,
             sort_key=sort_key(sent_sorting or [TIE_BREAKER]),
             rows_per_link=max(1, sum(1 for key, _ in base if key == "product_id")),
+            limit=limit,
+            url=str(self._transport.base_url).rstrip("/") + _PATH,
         )
 
     async def get(

@@ -26,6 +26,7 @@ __all__ = [
     "InvalidArgumentValueError",
     "InvalidResponseError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "PolarError",
     "RateLimitError",
@@ -89,6 +90,17 @@ class InvalidResponseError(PolarError):
         self.status_code = status_code
         self.method = method
         self.url = url
+
+
+class PaginationError(InvalidResponseError):
+    """Raised when a walk's pages cannot come from a real list (empty pages before
+    ``max_page``, page after page of links already yielded, a ``max_page`` that keeps
+    growing, a ``pagination`` no list has); the walk stops after a bounded number of
+    requests. ``page`` is the number of the page that ended it."""
+
+    def __init__(self, message: str, *, page: int, url: str) -> None:
+        super().__init__(message, status_code=200, method="GET", url=url)
+        self.page = page
 
 
 class ResponseTooLargeError(PolarError):

@@ -1,6 +1,7 @@
 """Walking the list endpoint: pages in order, with up to ``concurrency`` requests in
-flight, items deduplicated by id within one walk, and a report of what the walk saw
-that may have cost it links."""
+flight, items deduplicated by id within one walk, a report of what the walk saw that
+may have cost it links, and bounds that stop a walk whose pages cannot come from a real
+list (each page judged against its own ``pagination``)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,31 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from ._decoding import SkippedItem
+from ._exceptions import PaginationError
 from ._models import CheckoutLink
 from ._raw import APIResponse
 
-__all__ = ["CheckoutLinkPaginator", "Page", "WalkReport", "sort_key"]
+__all__ = [
+    "MAX_EMPTY_PAGES",
+    "MAX_GROWTH_PAGES",
+    "MAX_STALE_PAGES",
+    "CheckoutLinkPaginator",
+    "Page",
+    "WalkReport",
+    "sort_key",
+]
+
+#: Empty pages in a row, each before its own ``max_page``, that a walk accepts; one more
+#: stops it. The real server answers an empty page only past ``max_page``.
+MAX_EMPTY_PAGES = 2
+#: Pages in a row bringing no link the walk has not yielded that it accepts, plus one per
+#: ``product_id`` value after the first (a link the join repeats can fill several pages);
+#: one more stops the walk.
+MAX_STALE_PAGES = 10
+#: How many pages past the first page's ``max_page`` a walk follows a list that grows
+#: while it is walked (or the first ``max_page`` itself, if larger); a ``max_page`` beyond
+#: that stops the walk.
+MAX_GROWTH_PAGES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +162,8 @@ class _Walk:
     tied_boundaries: list[int] = field(default_factory=list)
     complete: bool = False
     last_item: CheckoutLink | None = None
+    empty_run: int = 0
+    stale_run: int = 0
 
 
 class CheckoutLinkPaginator:
@@ -160,9 +184,19 @@ class CheckoutLinkPaginator:
     it links (a list that shrank, sort ties across a page boundary, links counted but
     never seen).
 
+    A walk whose pages cannot come from a real list stops with
+    :class:`~polar_links.PaginationError` after a bounded number of requests: more than
+    :data:`MAX_EMPTY_PAGES` empty pages in a row before their ``max_page``, more than
+    :data:`MAX_STALE_PAGES` (plus one per ``product_id`` value after the first) pages in a
+    row with no
+    link not yielded yet, a ``max_page`` more than :data:`MAX_GROWTH_PAGES` (or the first
+    ``max_page``, if larger) past the first page's, or a ``pagination`` no list has.
+    With ``concurrency`` pages fetched ahead, up to that many more requests are sent.
+
     ``sort_key`` gives a link's values for the sorting sent (default: ``created_at``);
     ``rows_per_link`` is the most rows the server's join can give one link (the number
-    of ``product_id`` values, at least 1).
+    of ``product_id`` values, at least 1); ``limit`` is the page size asked for (for
+    checking ``max_page``); ``url`` names the endpoint in errors.
     """
 
     def __init__(
@@ -174,6 +208,8 @@ class CheckoutLinkPaginator:
         concurrency: int,
         sort_key: SortKey | None = None,
         rows_per_link: int = 1,
+        limit: int | None = None,
+        url: str = "",
     ) -> None:
         self._fetch_page = fetch_page
         self._start_page = start_page
@@ -181,6 +217,8 @@ class CheckoutLinkPaginator:
         self._concurrency = concurrency
         self._sort_key = sort_key or _BY_CREATED_AT
         self._rows_per_link = rows_per_link
+        self._limit = limit
+        self._url = url
         self._last_walk: _Walk | None = None
 
     @property
@@ -282,7 +320,8 @@ class CheckoutLinkPaginator:
                 )
 
     def _receive(self, walk: _Walk, page: Page) -> list[CheckoutLink]:
-        """Record ``page`` in ``walk`` and return its links not yielded before."""
+        """Judge ``page``, record it in ``walk`` and return its links not yielded before."""
+        self._check_pagination(page)
         previous_total = walk.last_total_count
         if previous_total is None:
             walk.first_total_count = page.total_count
@@ -315,13 +354,71 @@ class CheckoutLinkPaginator:
                 seen.add(link.id)
                 items.append(link)
         walk.repeats += len(page.items) - len(items)
+        self._check_progress(walk, page, fresh=bool(items or page.skipped))
         return items
+
+    def _check_pagination(self, page: Page) -> None:
+        """Raise unless ``page.pagination`` is one a list can have: counts not negative,
+        at least one row per page, at most ``limit`` rows per page."""
+        total, max_page = page.total_count, page.max_page
+        why = None
+        if total < 0 or max_page < 0:
+            name, value = ("total_count", total) if total < 0 else ("max_page", max_page)
+            why = f"{name} {value} is negative"
+        elif max_page > total:
+            why = f"max_page {max_page} is more than total_count {total}"
+        elif self._limit is not None and max_page < -(-total // self._limit):
+            why = (
+                f"max_page {max_page} is less than ceil(total_count {total} / limit "
+                f"{self._limit}) = {-(-total // self._limit)}"
+            )
+        if why is not None:
+            self._stop(page, f"page {page.page} has a pagination no list can have: {why}")
+
+    def _check_progress(self, walk: _Walk, page: Page, *, fresh: bool) -> None:
+        """Raise when pages before their own ``max_page`` keep coming back empty, or
+        keep bringing only links already yielded, past the documented bounds."""
+        if page.page >= page.max_page:
+            return  # the walk ends here anyway
+        if page.items or page.skipped:
+            walk.empty_run = 0
+        else:
+            walk.empty_run += 1
+            if walk.empty_run > MAX_EMPTY_PAGES:
+                self._stop(
+                    page,
+                    f"page {page.page} came back empty although it reports max_page "
+                    f"{page.max_page}, {walk.empty_run} such pages in a row; a real list is "
+                    "empty only past max_page",
+                )
+        walk.stale_run = 0 if fresh else walk.stale_run + 1
+        allowed = MAX_STALE_PAGES + self._rows_per_link - 1
+        if walk.stale_run > allowed:
+            self._stop(
+                page,
+                f"pages {page.page - walk.stale_run + 1} to {page.page} brought no link the "
+                f"walk had not already yielded ({walk.stale_run} pages in a row, max_page "
+                f"{page.max_page}); the server seems to answer the same links whatever the "
+                "page number",
+            )
+
+    def _stop(self, page: Page, why: str) -> NoReturn:
+        raise PaginationError(
+            f"GET {self._url or 'the list'}: {why}. The walk stopped after reading "
+            f"{self._pages_read()} pages.",
+            page=page.page,
+            url=self._url,
+        )
+
+    def _pages_read(self) -> int:
+        return self._last_walk.pages if self._last_walk is not None else 0
 
     async def _walk(self, max_items: int | None) -> AsyncGenerator[Page, None]:
         first = await self._fetch_page(self._start_page)
         window: deque[asyncio.Task[Page]] = deque()
         next_page = self._start_page + 1
         last = first.max_page
+        growth_cap = first.max_page + max(MAX_GROWTH_PAGES, first.max_page)
         fetched = len(first.items)
         per_page = max(fetched, 1)
 
@@ -356,7 +453,14 @@ class CheckoutLinkPaginator:
                 if page.page >= page.max_page:
                     yield page
                     return
-                # The list grew while we walked: keep going to its new end.
+                # The list grew while we walked: keep going to its new end, within bounds.
+                if page.max_page > growth_cap:
+                    self._stop(
+                        page,
+                        f"max_page grew from {first.max_page} to {page.max_page} during the "
+                        f"walk; a growing list is followed to at most "
+                        f"{growth_cap - first.max_page} pages past it",
+                    )
                 last = max(last, page.max_page)
                 fill(on_demand=False)
                 yield page

@@ -178,11 +178,17 @@ async def test_an_item_pushed_onto_the_next_page_is_yielded_once(
 ) -> None:
     # A link created during the walk shifts the window: the last item of page 1 comes
     # back as the first of page 2.
-    items = [f.link() for _ in range(6)]
+    items = [f.link(created_at=f"2024-03-0{day}T12:00:00Z") for day in range(1, 7)]
     api.get(LIST_URL, body=f.to_bytes(f.list_body(items[:3], total_count=6, max_page=2)))
-    api.get(LIST_URL, body=f.to_bytes(f.list_body(items[2:6], total_count=7, max_page=2)))
-    got = [link.id async for link in polar.checkout_links.list(limit=3, concurrency=1)]
+    api.get(LIST_URL, body=f.to_bytes(f.list_body(items[2:5], total_count=7, max_page=3)))
+    api.get(LIST_URL, body=f.to_bytes(f.list_body(items[5:], total_count=7, max_page=3)))
+    paginator = polar.checkout_links.list(limit=3, concurrency=1)
+    got = [link.id async for link in paginator]
     assert got == [i["id"] for i in items]
+    report = paginator.report
+    assert report is not None
+    # The same link on both sides of the boundary, after a creation: a shift, not a tie.
+    assert (report.repeats, report.tied_boundaries, report.shrank) == (1, (), False)
 
 
 async def test_a_list_that_grows_during_the_walk_is_followed_to_its_new_end(
