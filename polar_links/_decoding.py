@@ -130,6 +130,10 @@ class _Variants:
         self._seen: dict[str, type] = {}
         self._lock = threading.Lock()
         self.batch_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_list_of(known_union))
+        self.unknowns_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+            _list_of(self.unknown)
+        )
+        self._wrap_open = msgspec.json.encode({self.tag_field: UNKNOWN_TAG})[:-1] + b',"data":'
 
     def learn(self, tags: list[str | None]) -> bool:
         """Remember the unknown kinds among ``tags`` (up to ``_MAX_SEEN_KINDS``); True if
@@ -152,6 +156,10 @@ class _Variants:
 
     def wrap(self, data: dict[str, Any]) -> Any:
         return self.unknown(data=data)
+
+    def wrap_raws(self, raws: list[msgspec.Raw]) -> bytes:
+        """A JSON array of ``Unknown*`` objects holding ``raws`` (for ``unknowns_decoder``)."""
+        return b"[" + self._wrap_open + (b"}," + self._wrap_open).join(raws) + b"}]"
 
     def convert(self, value: Any, path: str) -> Any:
         """A variant from builtins: its class, or ``Unknown*`` when its kind is not
@@ -281,9 +289,10 @@ _RAW_NULL = msgspec.Raw(b"null")
 
 
 class _ShellInfo(typing.NamedTuple):
-    """Where a shell class holds variants: lists of them, single ones (optional), and
-    nested shells (in lists or single)."""
+    """The model a shell class stands for, and where the shell holds variants: lists of
+    them, single ones (optional), and nested shells (in lists or single)."""
 
+    model: type
     variant_lists: tuple[tuple[str, _Variants], ...]
     variant_ones: tuple[tuple[str, _Variants], ...]
     shell_lists: tuple[str, ...]
@@ -304,9 +313,11 @@ def _shell_of(tp: Any) -> Any:
     if not (isinstance(tp, type) and issubclass(tp, msgspec.Struct)):
         return tp
     specs: list[Any] = []
-    info = _ShellInfo((), (), (), ())
+    info = _ShellInfo(tp, (), (), (), ())
     for field in msgspec.structs.fields(tp):
         shell = _shell_of(field.type)
+        if shell is field.type:
+            continue
         default = field.default
         if shell is msgspec.Raw:
             info = info._replace(
@@ -316,9 +327,9 @@ def _shell_of(tp: Any) -> Any:
         elif shell == list[msgspec.Raw]:
             kind = _variants(typing.get_args(field.type)[0])
             info = info._replace(variant_lists=(*info.variant_lists, (field.name, kind)))
-        elif typing.get_origin(shell) is list and shell is not field.type:
+        elif typing.get_origin(shell) is list:
             info = info._replace(shell_lists=(*info.shell_lists, field.name))
-        elif shell is not field.type:
+        else:
             info = info._replace(shell_ones=(*info.shell_ones, field.name))
         if field.required:
             specs.append((field.name, shell))
@@ -326,9 +337,13 @@ def _shell_of(tp: Any) -> Any:
             specs.append((field.name, shell, msgspec.field(default_factory=field.default_factory)))
         else:
             specs.append((field.name, shell, default))
-    if info == _ShellInfo((), (), (), ()):
+    if not specs:
         return tp
-    cls = msgspec.defstruct(f"_{tp.__name__}Shell", specs, kw_only=True, gc=False)
+    # A subclass that only retypes the fields holding variants: same fields, same slots,
+    # so that once its variants are decoded an instance can become the model itself.
+    cls = msgspec.defstruct(f"_{tp.__name__}Shell", specs, bases=(tp,), kw_only=True, gc=False)
+    if cls.__struct_fields__ != tp.__struct_fields__ or cls.__basicsize__ != tp.__basicsize__:
+        raise TypeError(f"the shell of {tp.__name__} does not have its layout")  # pragma: no cover
     _shell_info[cls] = info
     return cls
 
@@ -352,7 +367,6 @@ _raw_list_decoder = msgspec.json.Decoder(_RawList)
 _link_decoder = msgspec.json.Decoder(CheckoutLink)
 _link_shell_decoder = msgspec.json.Decoder(_LinkShell)
 _any_decoder = msgspec.json.Decoder()
-_dicts_decoder = msgspec.json.Decoder(list[dict[str, Any]])
 _link_plan = _plan(CheckoutLink)
 #: What a variant that is not even a JSON object decodes to, until its link is dropped.
 _NOT_AN_OBJECT: Any = object()
@@ -369,8 +383,11 @@ class _Batch:
         self.ones: list[tuple[Any, str]] = []
 
 
-def _collect(shell: Any, batches: dict[_Variants, _Batch]) -> None:
+def _collect(shell: Any, batches: dict[_Variants, _Batch], seen: list[Any]) -> None:
+    """Gather the raw variants under ``shell`` into ``batches``, and ``shell`` and the
+    shells under it into ``seen``."""
     info = _shell_info[type(shell)]
+    seen.append(shell)
     for name, kind in info.variant_lists:
         batches[kind].lists.append(getattr(shell, name))
     for name, kind in info.variant_ones:
@@ -381,9 +398,9 @@ def _collect(shell: Any, batches: dict[_Variants, _Batch]) -> None:
             batches[kind].ones.append((shell, name))
     for name in info.shell_lists:
         for item in getattr(shell, name):
-            _collect(item, batches)
+            _collect(item, batches, seen)
     for name in info.shell_ones:
-        _collect(getattr(shell, name), batches)
+        _collect(getattr(shell, name), batches, seen)
 
 
 def _has_bad(shell: Any) -> bool:
@@ -422,10 +439,11 @@ def _resolve(variants: _Variants, batch: _Batch) -> bool:
         results = [_one_variant(variants, raw) for raw in raws]
     unknown_at = [i for i, value in enumerate(results) if isinstance(value, _Unseen)]
     if unknown_at:
-        wrap = variants.wrap
-        datas = _dicts_decoder.decode(_join([raws[i] for i in unknown_at]))
-        for i, data in zip(unknown_at, datas, strict=True):
-            results[i] = wrap(data)
+        wrapped = variants.unknowns_decoder.decode(
+            variants.wrap_raws([raws[i] for i in unknown_at])
+        )
+        for i, value in zip(unknown_at, wrapped, strict=True):
+            results[i] = value
     at = 0
     for values in batch.lists:
         count = len(values)
@@ -456,18 +474,20 @@ def _from_shells(shells: list[Any]) -> tuple[list[CheckoutLink | None], set[int]
     """Links from shells (``None`` where the link could not be made: its index is in
     the returned set, and it must be decoded on its own)."""
     batches = {kind: _Batch() for kind in _variant_kinds.values()}
+    seen: list[list[Any]] = []
     for shell in shells:
-        _collect(shell, batches)
+        seen.append([])
+        _collect(shell, batches, seen[-1])
     # Every batch is resolved (no short cut): each puts its variants in place.
     fits = [_resolve(kind, batch) for kind, batch in batches.items()]
-    clean = all(fits)
-    bad = set() if clean else {i for i, shell in enumerate(shells) if _has_bad(shell)}
-    good = shells if not bad else [s for i, s in enumerate(shells) if i not in bad]
-    links: Any = msgspec.convert(good, list[CheckoutLink], from_attributes=True)
-    if not bad:
-        return links, bad
-    it = iter(links)
-    return [None if i in bad else next(it) for i in range(len(shells))], bad
+    bad = set() if all(fits) else {i for i, shell in enumerate(shells) if _has_bad(shell)}
+    for i, objects in enumerate(seen):
+        if i not in bad:
+            # Every field now holds what the model's type allows: the shell becomes
+            # the model (same slots; see _shell_of), with no copy.
+            for obj in objects:
+                obj.__class__ = _shell_info[type(obj)].model
+    return [None if i in bad else shell for i, shell in enumerate(shells)], bad
 
 
 def _one_tolerantly(raw: bytes) -> CheckoutLink | SkippedItem:

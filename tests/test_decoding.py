@@ -17,6 +17,7 @@ import pytest
 from polar_links import (
     BenefitDiscord,
     CheckoutLink,
+    CheckoutLinkProduct,
     DiscountPercentage,
     ProductPriceFixed,
     ProductPriceSeatBased,
@@ -77,12 +78,25 @@ def test_every_link_of_a_drifting_page_is_kept_with_its_variants_in_order() -> N
             assert [p.amount_type for p in product.prices] == [
                 p["amount_type"] for p in product_doc["prices"]
             ]
-            assert isinstance(product.prices[-1], UnknownProductPrice)
-            assert product.prices[-1].data == product_doc["prices"][-1]
+            assert isinstance(product.prices[0], UnknownProductPrice)
+            assert product.prices[0].data == product_doc["prices"][0]
             assert isinstance(product.benefits[-1], UnknownBenefit)
+            assert product.benefits[-1].data == product_doc["benefits"][-1]
         for out, product_doc in zip(link.to_dict()["products"], doc["products"], strict=True):
-            assert out["prices"][-1] == product_doc["prices"][-1]
+            assert out["prices"][0] == product_doc["prices"][0]
             assert out["benefits"][-1] == product_doc["benefits"][-1]
+
+
+def test_links_read_tolerantly_are_the_models_themselves_equal_to_strict_ones() -> None:
+    clean = generate_links(20, seed=4)
+    odd = f.link(products=[f.product(prices=[f.price("new_kind")])])
+    items, skipped = decode_page(*clean[:10], odd, *clean[10:])
+    strict, _, _ = decode_list(page(*clean))
+    assert skipped == []
+    assert [type(link) for link in items] == [CheckoutLink] * 21
+    assert all(type(p) is CheckoutLinkProduct for link in items for p in link.products)
+    assert items[:10] + items[11:] == strict
+    assert msgspec.json.encode(items[:10] + items[11:]) == msgspec.json.encode(strict)
 
 
 # ---------------------------------------------------------------- variants

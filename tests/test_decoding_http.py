@@ -124,9 +124,10 @@ async def test_a_walk_where_every_link_drifts_yields_every_link() -> None:
     for link in [*got, one]:
         assert link.trial_interval == "fortnight"
         for product in link.products:
-            assert isinstance(product.prices[-1], UnknownProductPrice)
-            assert product.prices[-1].amount_type == "tiered_volume"
+            assert isinstance(product.prices[0], UnknownProductPrice)
+            assert product.prices[0].amount_type == "tiered_volume"
             assert isinstance(product.benefits[-1], UnknownBenefit)
+            assert product.benefits[-1].type == "telegram_group"
 
 
 async def test_a_large_page_is_decoded_off_the_event_loop_item_by_item(

@@ -1,10 +1,16 @@
 """Links that drift ahead of the published schema, the way a newer server's would.
 
 ``drift_links(links)`` returns copies of link dicts in which every link carries the
-kinds of change the live API has shown over time: a price of a new ``amount_type``, a
-benefit of a new ``type``, a value outside a documented enum, fields the schema does
-not list, and optional fields left out. Every required field stays present and valid,
-so a tolerant client keeps every link.
+kinds of change the live API has shown over time, at about the same size in bytes (so a
+walk over them moves the same data as one over the originals):
+
+* in every product, the first price is of a new ``amount_type`` (its fields kept) and
+  the last benefit of a new ``type`` (a product without benefits gets one);
+* a value outside a documented enum (``trial_interval``, ``visibility``);
+* a field the schema does not list, on the link and on each product;
+* optional fields left out (``units`` on the link, ``meter_interval`` on products).
+
+Every required field stays present and valid, so a tolerant client keeps every link.
 """
 
 from __future__ import annotations
@@ -22,20 +28,6 @@ NEW_BENEFIT_TYPE = "telegram_group"
 Json = dict[str, Any]
 
 
-def _new_price(product: Mapping[str, Any], number: int) -> Json:
-    return {
-        "id": f"{product['id'][:-4]}{number:04x}",
-        "created_at": product["created_at"],
-        "modified_at": None,
-        "amount_type": NEW_PRICE_TYPE,
-        "source": "catalog",
-        "price_currency": "usd",
-        "is_archived": False,
-        "product_id": product["id"],
-        "tiers": [{"up_to": 10, "unit_amount": 500}, {"up_to": None, "unit_amount": 400}],
-    }
-
-
 def _new_benefit(product: Mapping[str, Any]) -> Json:
     return {
         "id": f"{product['id'][:-4]}beef",
@@ -47,29 +39,44 @@ def _new_benefit(product: Mapping[str, Any]) -> Json:
         "deletable": True,
         "is_deleted": False,
         "organization_id": product["organization_id"],
-        "properties": {"chat_id": -1001234567890},
     }
 
 
-def drift_link(link: Mapping[str, Any]) -> Json:
-    """A drifted copy of one link dict (the input is not changed)."""
+def _drift_product(product: Mapping[str, Any]) -> Json:
+    out = dict(product)
+    out.pop("meter_interval", None)  # an optional field the server stops sending
+    out["visibility"] = "unlisted"  # a value outside the documented enum
+    out["tax_code"] = "txcd_1"  # a field the schema does not list
+    prices = list(product["prices"])
+    prices[0] = {**prices[0], "amount_type": NEW_PRICE_TYPE}
+    benefits = list(product["benefits"]) or [_new_benefit(product)]
+    benefits[-1] = {**benefits[-1], "type": NEW_BENEFIT_TYPE}
+    out["prices"], out["benefits"] = prices, benefits
+    return out
+
+
+def drift_link(link: Mapping[str, Any], products: dict[int, Json] | None = None) -> Json:
+    """A drifted copy of one link dict (the input is not changed). ``products`` maps
+    ``id()`` of an original product dict to its drifted copy, so that links which shared
+    a product dict share its drifted copy too."""
+    products = {} if products is None else products
     out = dict(link)
-    out.pop("units", None)  # an optional field the server stops sending
-    out["trial_interval"] = "fortnight"  # a value outside the documented enum
-    out["checkout_flow"] = {"version": 2, "steps": ["email", "pay"]}  # a field not in the schema
-    products = []
+    out.pop("units", None)
+    out["trial_interval"] = "fortnight"
+    out["checkout_flow"] = 2
+    drifted = []
     for product in link["products"]:
-        product = dict(product)
-        product.pop("meter_interval", None)
-        product["visibility"] = "unlisted"
-        product["tax_code"] = "txcd_10000000"
-        product["prices"] = [*product["prices"], _new_price(product, 1)]
-        product["benefits"] = [*product["benefits"], _new_benefit(product)]
-        products.append(product)
-    out["products"] = products
+        copy = products.get(id(product))
+        if copy is None:
+            copy = products[id(product)] = _drift_product(product)
+        drifted.append(copy)
+    out["products"] = drifted
     return out
 
 
 def drift_links(links: Iterable[Mapping[str, Any]]) -> list[Json]:
-    """Drifted copies of ``links`` (see :func:`drift_link`), in the same order."""
-    return [drift_link(link) for link in links]
+    """Drifted copies of ``links`` (see :func:`drift_link`), in the same order; links
+    that shared a product dict (as generated links share the catalogue's) still do."""
+    links = list(links)
+    products: dict[int, Json] = {}
+    return [drift_link(link, products) for link in links]
