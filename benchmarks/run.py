@@ -276,6 +276,57 @@ def measure_decode() -> dict[str, float]:
     return msgspec.json.decode(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def measure_drift_walk(links: int, rounds: int) -> dict[str, float]:
+    """A walk where every link drifts against the same walk without drift
+    (``benchmarks/drift_walk.py``): median wall times of alternating rounds."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.drift_walk",
+            "--links",
+            str(links),
+            "--rounds",
+            str(rounds),
+        ],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    return msgspec.json.decode(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def decoding_targets(
+    decode: dict[str, float], drift: dict[str, float] | None
+) -> list[tuple[str, str, bool]]:
+    """The decoding targets: clean pages at msgspec's speed, pages that need repairs at
+    most 3x, and a walk where every link drifts at most 1.3x the same walk without."""
+    clean = decode["sdk_ms"] / decode["floor_ms"]
+    repairs = decode["sdk_repairs_ms"] / decode["floor_ms"]
+    checks = [
+        (
+            "decode a clean 100-link page: SDK / plain msgspec (CPU)",
+            f"{clean:.2f}x (target <= 1.1x)",
+            clean <= 1.1,
+        ),
+        (
+            "decode a 100-link page where every link needs repairs / a clean page (CPU)",
+            f"{repairs:.2f}x (target <= 3x)",
+            repairs <= 3,
+        ),
+    ]
+    if drift:
+        checks.append(
+            (
+                f"{drift['links']:,.0f} links: walk where every link drifts / without drift",
+                f"{drift['ratio']:.2f}x (target <= 1.3x)",
+                drift["ratio"] <= 1.3,
+            )
+        )
+    return checks
+
+
 def measure_generation(count: int = 50_000) -> float:
     """Seconds the bundled server's data generator takes for ``count`` links."""
     from polar_links.testing import generate_links
@@ -291,6 +342,7 @@ def report(
     decode: dict[str, float],
     generation_s: float,
     sync_runs: list[Run] | None = None,
+    drift: dict[str, float] | None = None,
 ) -> str:
     lines = [
         f"polar-links {__version__}, Python {platform.python_version()}, "
@@ -328,9 +380,25 @@ def report(
         f"plain msgspec {decode['floor_ms']:.2f} ms, the SDK {decode['sdk_ms']:.2f} ms "
         f"({decode['sdk_ms'] / decode['floor_ms']:.2f}x), the SDK on a page where one link "
         f"has a price kind it does not know {decode['sdk_drifted_ms']:.2f} ms "
-        f"({decode['sdk_drifted_ms'] / decode['floor_ms']:.2f}x). "
+        f"({decode['sdk_drifted_ms'] / decode['floor_ms']:.2f}x), the SDK on a page where "
+        f"every link needs repairs ({decode['repairs_page_kib']:.0f} KiB) "
+        f"{decode['sdk_repairs_ms']:.2f} ms "
+        f"({decode['sdk_repairs_ms'] / decode['floor_ms']:.2f}x); CPU time, medians of "
+        "alternating rounds. "
+        f"A {decode['huge_mib']:.0f} MiB page that needs repairs decodes in "
+        f"{decode['huge_sync_ms']:.0f} ms in one call; through the client (in a worker "
+        f"thread, link by link) it held the event loop at most "
+        f"{decode['huge_loop_stall_ms']:.0f} ms. "
         f"The test server generates 50,000 links in {generation_s:.2f} s.",
     ]
+    if drift:
+        lines += [
+            "",
+            f"Walking {drift['links']:,.0f} links (default concurrency, 0 ms, "
+            "`python -m benchmarks.drift_walk`): without drift "
+            f"{drift['clean_s']:.3f} s, every link drifting {drift['drift_s']:.3f} s "
+            f"({drift['ratio']:.2f}x); medians of {drift['rounds']:.0f} alternating rounds.",
+        ]
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in checks]
     return "\n".join(lines) + "\n"
@@ -351,6 +419,10 @@ def main() -> int:
     )
     parser.add_argument("--sync-rounds", type=int, default=3)
     parser.add_argument(
+        "--drift-links", type=int, default=10_000, help="links for the drift walk (0: skip)"
+    )
+    parser.add_argument("--drift-rounds", type=int, default=7)
+    parser.add_argument(
         "--only",
         choices=["walks", "budget"],
         help="run one suite: the walks above, or the rate budget (benchmarks/budget.py)",
@@ -367,8 +439,10 @@ def main() -> int:
         [int(s) for s in args.sizes.split(",")], [int(s) for s in args.latencies.split(",")]
     )
     sync_runs = measure_sync(args.sync_size, args.sync_rounds) if args.sync_size else []
-    checks = targets(runs) + sync_targets(sync_runs)
-    text = report(runs, checks, measure_decode(), measure_generation(), sync_runs)
+    decode = measure_decode()
+    drift = measure_drift_walk(args.drift_links, args.drift_rounds) if args.drift_links else None
+    checks = targets(runs) + sync_targets(sync_runs) + decoding_targets(decode, drift)
+    text = report(runs, checks, decode, measure_generation(), sync_runs, drift)
     print("\n" + text)
     if args.write:
         write_results(text, RESULTS, PERF_DOC, START, END)

@@ -14,13 +14,15 @@ Policy (the models never hold a value their types do not allow):
 * nothing is dropped because of how many repairs it needed.
 
 How: a page is first decoded strictly in one msgspec call (the clean, fast path). If
-that fails, the page is decoded again into "shell" structs that mirror the models
-(generated from them) but hold each variant as raw JSON; the variants of the whole page
-are then sorted by their tag and decoded in a few batched calls, unknown kinds wrapped,
-and the shells converted into the models. A link that does not fit even its shell (a
-bad field outside the variants) is converted on its own by a walk over the models'
-field types (:func:`msgspec.structs.fields`), which knows which fields are required.
-msgspec's error messages are never parsed; they only appear in reasons for humans.
+that fails, the page is decoded once more into "shells": subclasses of the models,
+generated from their types, that hold each price, benefit and discount as raw JSON. The
+variants of the whole page are then decoded by kind in a few batched calls (a kind the
+models lack decodes to a placeholder, then to ``Unknown*`` with its raw object), put in
+place, and each shell becomes its model (same fields, same slots: no copy). A link that
+does not fit even its shell (a bad field outside the variants) is converted on its own
+by a walk over the models' field types (:func:`msgspec.structs.fields`), which knows
+which fields are required. msgspec's error messages are never parsed; they only appear
+in reasons meant for people.
 
 Bodies of ``OFF_LOOP_BYTES`` or more are decoded in a worker thread, item by item
 (:func:`decode_list_async`), so that a huge page does not stall the event loop.

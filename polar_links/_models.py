@@ -167,7 +167,7 @@ class ProductPriceMeteredUnit(_Price, tag="metered_unit", kw_only=True):
 class UnknownProductPrice(_Model, tag_field="amount_type", tag=UNKNOWN_TAG, kw_only=True):
     """A price whose ``amount_type`` this version does not know; ``data`` is its raw JSON."""
 
-    data: Metadata = msgspec.field(default_factory=dict)
+    data: Metadata
 
     @property
     def amount_type(self) -> str:
@@ -245,7 +245,7 @@ class BenefitSlackSharedChannel(_Benefit, tag="slack_shared_channel", kw_only=Tr
 class UnknownBenefit(_Model, tag_field="type", tag=UNKNOWN_TAG, kw_only=True):
     """A benefit whose ``type`` this version does not know; ``data`` is its raw JSON."""
 
-    data: Metadata = msgspec.field(default_factory=dict)
+    data: Metadata
 
     @property
     def type(self) -> str:
@@ -315,7 +315,7 @@ class DiscountPercentage(_Discount, tag="percentage", kw_only=True):
 class UnknownDiscount(_Model, tag_field="type", tag=UNKNOWN_TAG, kw_only=True):
     """A discount whose ``type`` this version does not know; ``data`` is its raw JSON."""
 
-    data: Metadata = msgspec.field(default_factory=dict)
+    data: Metadata
 
     @property
     def type(self) -> str:

@@ -250,3 +250,12 @@ def test_a_body_that_is_not_utf8_is_a_decode_error() -> None:
     body = b'{"items": [' + link + b'], "pagination": {"total_count": 1, "max_page": 1}}'
     with pytest.raises(msgspec.DecodeError, match="not valid UTF-8"):
         decode_list(body)
+
+
+def test_a_variant_claiming_the_decoders_own_unknown_tag_keeps_its_data() -> None:
+    odd = f.price("__unknown__", tiers=[1])
+    doc = f.link(products=[f.product(prices=[odd])])
+    for link in (decode_link(f.to_bytes(doc)), decode_page(doc)[0][0]):
+        price = link.products[0].prices[0]
+        assert isinstance(price, UnknownProductPrice)
+        assert price.data == odd
