@@ -410,6 +410,8 @@ def test_the_benchmarks_write_tracked_files_only_when_asked(
     monkeypatch.setattr(bench, "measure_sync", lambda *args: [])
     monkeypatch.setattr(bench, "sync_targets", lambda runs: [])
     monkeypatch.setattr(bench, "measure_decode", dict)
+    monkeypatch.setattr(bench, "measure_drift_walk", lambda *args: None)
+    monkeypatch.setattr(bench, "decoding_targets", lambda *args: [])
     monkeypatch.setattr(bench, "measure_generation", float)
 
     monkeypatch.setattr(sys, "argv", ["run.py"])
