@@ -22,6 +22,7 @@ import pytest
 from polar_links import InvalidArgumentError, Polar, RateLimit
 from polar_links._ratelimit import Throttle
 from polar_links._shared_budget import SharedThrottle, budget_key
+from polar_links.cli import main
 from polar_links.testing import PolarTestServer
 
 from .conftest import eventually
@@ -102,6 +103,17 @@ def test_a_bad_polar_redis_url_is_named_as_the_variable(monkeypatch: pytest.Monk
     assert type(Polar("polar_oat_x", redis_url="")._transport.throttle) is Throttle
 
 
+def test_the_cli_names_a_bad_polar_redis_url_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POLAR_REDIS_URL", "http://user:hunter2@localhost:6379")
+    code = main(["list", "--token", "polar_oat_x", "--base-url", "http://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "POLAR_REDIS_URL must be a redis://, rediss:// or unix:// URL" in err
+    assert "hunter2" not in err
+
+
 def test_the_shared_budget_without_the_redis_extra_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -154,6 +166,28 @@ async def test_many_clients_in_one_process_draw_from_one_budget_with_no_429(
     assert walks == [expected] * 4
     # Each client alone would send 20 requests per second; together they sent 20.
     assert statuses(server) == [200] * 60
+
+
+@pytest.mark.redis
+def test_the_cli_waits_for_a_429_pause_shared_through_polar_redis_url(
+    server: PolarTestServer,
+    redis_server: RedisProcess,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    try:  # another worker with this token got a 429: everyone pauses for 1.5 s
+        client.set(f"{budget_key(server.token)}:cooldown", "1", px=1500)
+    finally:
+        client.close()
+    monkeypatch.setenv("POLAR_REDIS_URL", redis_server.url)
+    started = time.monotonic()
+    code = main(["list", "--token", server.token, "--base-url", server.base_url, "--limit", "100"])
+    assert code == 0
+    assert len(capsys.readouterr().out.splitlines()) == 300
+    assert server.requests[0].time - started >= 1.4
 
 
 WORKER = """
