@@ -291,7 +291,7 @@ class SyncPolar:
 def _warn_unclosed(loop: BackgroundLoop, client: Polar, shown: str) -> None:
     warnings.warn(
         f"unclosed polar-links client {shown}: use `with SyncPolar(...) as polar:` or call "
-        "polar.close() (it was closed now, when garbage-collected)",
+        "polar.close() (it is closed for you now)",
         ResourceWarning,
         stacklevel=2,
     )

@@ -416,3 +416,28 @@ def test_with_options_views_share_the_clients_pool_and_thread(
         assert len(client_threads(before)) == 1
     assert view.closed
     assert client_threads(before) == []
+
+
+def test_ctrl_c_during_a_call_cancels_its_request_and_the_client_still_works(
+    slow_pages: tuple[SlowPages, str],
+) -> None:
+    import signal
+
+    api, url = slow_pages
+    main = threading.main_thread()
+    assert threading.current_thread() is main  # SIGINT is delivered to the main thread
+    with _slow_client(url) as polar:
+        paginator = polar.checkout_links.list(limit=10, page=2)  # page 2 hangs
+
+        def interrupt() -> None:
+            wait_until(lambda: api.started == [2])
+            signal.pthread_kill(main.ident, signal.SIGINT)  # type: ignore[arg-type]
+
+        threading.Thread(target=interrupt).start()
+        with pytest.raises(KeyboardInterrupt):
+            paginator.first_page()
+        # The interrupted request was cancelled before the call returned...
+        assert polar._loop.run(_pending_tasks()) == []
+        wait_until(lambda: api.abandoned == [2])
+        # ...and the client goes on.
+        assert len(polar.checkout_links.list(limit=10).first_page().items) == 10
