@@ -11,7 +11,7 @@ from msgspec import UNSET, UnsetType
 
 from ._config import Timeout
 from ._decoding import decode_link_async, decode_list_async
-from ._exceptions import InvalidArgumentValueError, InvalidResponseError, snippet
+from ._exceptions import InvalidArgumentValueError, InvalidResponseError, shorten, snippet
 from ._link_fields import LINK_FIELDS, check_fields
 from ._models import CheckoutLink
 from ._options import NOT_GIVEN, CallOptions, NotGiven, RequestOptions
@@ -25,6 +25,8 @@ from ._validation import check_int, check_uuid
 __all__ = ["CheckoutLinks", "CheckoutLinksWithRawResponse"]
 
 _PATH = "/v1/checkout-links/"
+#: A ``max_items`` above this is no limit at all (and would not fit a float).
+_NO_LIMIT = 2**53
 IdLike = str | uuid.UUID
 Ids = IdLike | Sequence[IdLike]
 
@@ -48,11 +50,13 @@ class CheckoutLinks:
         max_retries: int | NotGiven | None,
         extra_query: Mapping[str, str | int | Sequence[str | int]] | None,
         extra_headers: Mapping[str, str] | None,
+        call_timeout: float | NotGiven | None,
         concurrency: int | NotGiven | None = NOT_GIVEN,
     ) -> CallOptions:
         given = RequestOptions.of(
             timeout=timeout,
             max_retries=max_retries,
+            call_timeout=call_timeout,
             concurrency=concurrency,
             extra_query=extra_query,
             extra_headers=extra_headers,
@@ -79,6 +83,7 @@ class CheckoutLinks:
         max_retries: int | NotGiven | None = NOT_GIVEN,
         extra_query: Mapping[str, str | int | Sequence[str | int]] | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        call_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> CheckoutLinkPaginator:
         """List checkout links; returns a paginator without sending anything.
 
@@ -90,16 +95,19 @@ class CheckoutLinks:
         ``limit``: links per page, 1..100 (default 100: fewest requests).
         ``page``: the page to start from (1-based). ``max_items``: stop after this many
         links, without fetching further pages. ``concurrency``: page requests in flight
-        at once. ``timeout`` (seconds per attempt, ``None``: no limit) and
-        ``max_retries`` apply to each page request. Left out (or ``None``, except
-        ``timeout``), a setting is the client's. Arguments are checked now, before any
-        request.
+        at once. ``timeout`` (seconds per attempt, ``None``: no limit),
+        ``max_retries`` and ``call_timeout`` (seconds for the whole of one page request,
+        its waits and retries included; ``None``: no bound) apply to each page request.
+        Left out (or ``None``, for ``max_retries`` and ``concurrency``), a setting is the
+        client's. Arguments are checked now, before any request.
         """
         base = list_query(organization_id=organization_id, product_id=product_id, sorting=sorting)
         page, limit = check_page_args(page, limit)
-        if max_items is not None:
-            check_int("max_items", max_items, minimum=0)
-        options = self._call_options(timeout, max_retries, extra_query, extra_headers, concurrency)
+        if max_items is not None and check_int("max_items", max_items, minimum=0) > _NO_LIMIT:
+            max_items = None  # more links than any list holds: the same as no limit
+        options = self._call_options(
+            timeout, max_retries, extra_query, extra_headers, call_timeout, concurrency
+        )
 
         async def fetch_page(number: int) -> Page:
             response = await self._transport.request(
@@ -138,14 +146,16 @@ class CheckoutLinks:
         max_retries: int | NotGiven | None = NOT_GIVEN,
         extra_query: Mapping[str, str | int | Sequence[str | int]] | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        call_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> CheckoutLink:
         """Return the checkout link with this id; raises ``NotFoundError`` if there is none.
 
-        ``timeout`` (seconds per attempt, ``None``: no limit) and ``max_retries``: left
-        out, the client's.
+        ``timeout`` (seconds per attempt, ``None``: no limit), ``max_retries`` and
+        ``call_timeout`` (seconds for the whole call, waits and retries included;
+        ``None``: no bound): left out, the client's.
         """
         path = _PATH + check_uuid("id", id)
-        options = self._call_options(timeout, max_retries, extra_query, extra_headers)
+        options = self._call_options(timeout, max_retries, extra_query, extra_headers, call_timeout)
         response = await self._transport.request("GET", path, options)
         return await _link(response)
 
@@ -171,6 +181,7 @@ class CheckoutLinks:
         max_retries: int | NotGiven | None = NOT_GIVEN,
         extra_query: Mapping[str, str | int | Sequence[str | int]] | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        call_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> CheckoutLink:
         """Create a checkout link and return it.
 
@@ -181,9 +192,10 @@ class CheckoutLinks:
         ``success_url`` may contain the literal ``{CHECKOUT_ID}`` placeholder.
         A create is never retried once it may have reached the server, so it can never
         make two links; ``max_retries`` bounds the retries after failures to connect.
+        ``timeout``/``max_retries``/``call_timeout`` as for :meth:`get`.
         """
         arguments = locals()  # by name; LINK_FIELDS says which ones are link fields
-        options = self._call_options(timeout, max_retries, extra_query, extra_headers)
+        options = self._call_options(timeout, max_retries, extra_query, extra_headers, call_timeout)
         sells = [f.name for f in LINK_FIELDS if f.sells and arguments[f.name] is not None]
         if len(sells) != 1:
             raise InvalidArgumentValueError(
@@ -222,16 +234,18 @@ class CheckoutLinks:
         max_retries: int | NotGiven | None = NOT_GIVEN,
         extra_query: Mapping[str, str | int | Sequence[str | int]] | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        call_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> CheckoutLink:
         """Change the given fields of a checkout link and return it.
 
         Only the arguments you pass are sent: an omitted one stays as it is, ``None``
         clears a nullable field (``label``, ``success_url``, ``seats``, ``units``...). ``products``
         replaces the whole product list; ``metadata`` replaces the whole map.
+        ``timeout``/``max_retries``/``call_timeout`` as for :meth:`get`.
         """
         arguments = locals()  # by name; LINK_FIELDS says which ones are link fields
         path = _PATH + check_uuid("id", id)
-        options = self._call_options(timeout, max_retries, extra_query, extra_headers)
+        options = self._call_options(timeout, max_retries, extra_query, extra_headers, call_timeout)
         fields = check_fields({f.name: arguments[f.name] for f in LINK_FIELDS if f.updatable})
         body = encode_body(CheckoutLinkUpdate(**fields))
         response = await self._transport.request("PATCH", path, options, body=body)
@@ -245,15 +259,17 @@ class CheckoutLinks:
         max_retries: int | NotGiven | None = NOT_GIVEN,
         extra_query: Mapping[str, str | int | Sequence[str | int]] | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        call_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> None:
         """Delete the checkout link with this id; raises ``NotFoundError`` if there is none.
 
         A DELETE is retried like a GET. If an attempt was applied but its answer lost (a
         timeout, a dropped connection, a 5xx from a proxy), the retry finds the link gone:
         that 404 counts as success, so the call returns ``None`` once the link is deleted.
+        ``timeout``/``max_retries``/``call_timeout`` as for :meth:`get`.
         """
         path = _PATH + check_uuid("id", id)
-        options = self._call_options(timeout, max_retries, extra_query, extra_headers)
+        options = self._call_options(timeout, max_retries, extra_query, extra_headers, call_timeout)
         note_response(await self._transport.request("DELETE", path, options, gone_is_done=True))
 
 
@@ -279,10 +295,12 @@ async def _link(response: Response) -> CheckoutLink:
 
 
 def _invalid(response: Response, expected: str, exc: Exception) -> InvalidResponseError:
-    return InvalidResponseError(
-        f"{response.method} {response.url} answered {response.status} with a body that is "
-        f"not {expected} ({exc}): {snippet(response.body)!r}",
+    error = InvalidResponseError(
+        f"{response.method} {shorten(response.url)} answered {response.status} with a body "
+        f"that is not {expected} ({exc}): {snippet(response.body)!r}",
         status_code=response.status,
         method=response.method,
         url=response.url,
     )
+    response.scrub(error)  # a body may echo the token
+    return error

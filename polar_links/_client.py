@@ -20,7 +20,14 @@ from ._config import (
 )
 from ._environ import resolve_access_token, resolve_base_url, resolve_redis_url
 from ._exceptions import InvalidArgumentTypeError, InvalidArgumentValueError
-from ._options import NOT_GIVEN, CallOptions, NotGiven, RequestOptions, timeout_option
+from ._options import (
+    NOT_GIVEN,
+    CallOptions,
+    NotGiven,
+    RequestOptions,
+    check_call_timeout,
+    timeout_option,
+)
 from ._ratelimit import Throttle
 from ._security import Secret
 from ._transport import Transport, check_session
@@ -60,7 +67,9 @@ class Polar:
     ``POLAR_BASE_URL`` then ``POLAR_ENVIRONMENT`` environment variables choose the
     host, else production. ``timeout``: a :class:`Timeout`, a number of
     seconds per attempt, or ``None`` for no time limit. ``max_retries``: retries
-    after the first attempt (0 disables).
+    after the first attempt (0 disables). ``call_timeout``: seconds a whole call may
+    take (waits for the rate limit and a 429 pause, attempts, retries), ``None`` (the
+    default) for no bound; a call that cannot finish in time fails at once.
     ``backoff``: waits between retries. ``rate_limit``: client-side request budget;
     ``"auto"`` uses Polar's documented limit for the production (500/min) and sandbox
     (100/min) hosts and none for other hosts; ``None`` disables it. ``concurrency``:
@@ -83,6 +92,7 @@ class Polar:
         base_url: str | None = None,
         timeout: Timeout | float | None = _DEFAULT_TIMEOUT,
         max_retries: int = 2,
+        call_timeout: float | None = None,
         backoff: Backoff = _DEFAULT_BACKOFF,
         rate_limit: RateLimit | Literal["auto"] | None = _AUTO,
         concurrency: int = DEFAULT_CONCURRENCY,
@@ -93,7 +103,11 @@ class Polar:
         allow_insecure_http: bool = False,
         redis_url: str | None = None,
     ) -> None:
-        token = resolve_access_token(access_token)
+        # From here on, only the Secret holds the token: no local variable does, so a
+        # traceback printed with its locals (of any error below) cannot show it.
+        token = access_token if isinstance(access_token, Secret) else Secret(access_token)
+        del access_token
+        token = resolve_access_token(token)
         if api_version is not None and (
             not isinstance(api_version, str) or not _API_VERSION_RE.fullmatch(api_version)
         ):
@@ -121,21 +135,23 @@ class Polar:
             timeout=timeout_option(timeout),
             max_retries=check_max_retries(max_retries),
             concurrency=check_concurrency(concurrency),
+            call_timeout=check_call_timeout(call_timeout),
         )
         self._transport = Transport(
             base_url=url,
-            token=Secret(token),
+            token=token,
             api_version=api_version,
             backoff=backoff,
             throttle=_throttle(
                 default_rate_limit(str(url)) if rate_limit == _AUTO else rate_limit,
-                token,
+                token.reveal(),
                 resolve_redis_url(redis_url),
             ),
             max_response_bytes=check_int("max_response_bytes", max_response_bytes, minimum=1024),
             session=session,
             ssl=ssl,
             connection_limit=_CONNECTION_LIMIT,
+            allow_insecure_http=allow_insecure_http,
         )
         self._owns_transport = True
         #: The checkout-links resource: ``list``, ``get``, ``create``, ``update``, ``delete``.
@@ -147,6 +163,7 @@ class Polar:
         timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         concurrency: int | NotGiven = NOT_GIVEN,
+        call_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> Polar:
         """Return a view of this client whose calls use these settings by default.
 
@@ -154,10 +171,16 @@ class Polar:
         owns none of them. Closing the view (``aclose()``, leaving ``async with``) leaves
         the pool open; closing the client that ``Polar(...)`` created closes it for every
         view. Settings left out keep this client's; ``timeout=None`` means no time
-        limit per attempt. A call's own ``timeout=``/``max_retries=``/``concurrency=``
-        still win over the view's.
+        limit per attempt, ``call_timeout=None`` no bound on a call. A call's own
+        ``timeout=``/``max_retries=``/``concurrency=``/``call_timeout=`` still win over
+        the view's.
         """
-        given = RequestOptions.of(timeout=timeout, max_retries=max_retries, concurrency=concurrency)
+        given = RequestOptions.of(
+            timeout=timeout,
+            max_retries=max_retries,
+            concurrency=concurrency,
+            call_timeout=call_timeout,
+        )
         # Not copy.copy: a client refuses to be pickled, which copy relies on.
         view = object.__new__(type(self))
         view.__dict__.update(self.__dict__)
@@ -218,8 +241,11 @@ class Polar:
             )
 
     def __repr__(self) -> str:
-        state = " closed" if self.closed else ""
-        view = "" if self._owns_transport else " view"
+        transport = getattr(self, "_transport", None)  # None while __init__ checks arguments
+        if transport is None:
+            return "<Polar (not constructed) access_token='***'>"
+        state = " closed" if transport.closed else ""
+        view = "" if getattr(self, "_owns_transport", True) else " view"
         return f"<Polar{view} base_url={self.base_url!r} access_token='***'{state}>"
 
     def __reduce__(self) -> None:  # type: ignore[override]

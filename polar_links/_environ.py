@@ -10,7 +10,7 @@ from yarl import URL
 
 from ._config import ENVIRONMENTS
 from ._exceptions import InvalidArgumentError, InvalidArgumentValueError
-from ._security import check_base_url
+from ._security import Secret, check_base_url, check_token
 from ._shared_budget import check_redis_url
 
 __all__ = [
@@ -34,18 +34,13 @@ def _variable(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
-def resolve_access_token(access_token: str | None) -> str:
-    """The ``access_token`` argument, else ``$POLAR_ACCESS_TOKEN``; raises
-    ``InvalidArgumentError`` when neither gives a token without whitespace."""
-    token = access_token if access_token is not None else _variable(TOKEN_VARIABLE)
-    if not token:
-        raise InvalidArgumentValueError(
-            f"no access token: pass access_token=... or set {TOKEN_VARIABLE} "
-            "(create an organization access token in your Polar organization settings)"
-        )
-    if not isinstance(token, str) or any(c.isspace() for c in token):
-        source = "access_token" if access_token is not None else TOKEN_VARIABLE
-        raise InvalidArgumentValueError(f"{source} must be a str without whitespace")
+def resolve_access_token(access_token: Secret) -> Secret:
+    """The ``access_token`` argument (wrapped, or a Secret of None), else
+    ``$POLAR_ACCESS_TOKEN``; raises ``InvalidArgumentError`` when neither gives a token
+    of printable ASCII without whitespace, naming where it came from, never showing it."""
+    given = access_token.reveal() is not None
+    token = access_token if given else Secret(_variable(TOKEN_VARIABLE))
+    check_token(token, "access_token" if given else TOKEN_VARIABLE)
     return token
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CallTimeoutError",
     "ConflictError",
     "InternalServerError",
     "InvalidArgumentError",
@@ -46,6 +47,14 @@ def snippet(body: bytes | str, limit: int = _SNIPPET_CHARS) -> str:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shorten(text: str, limit: int = _SNIPPET_CHARS) -> str:
+    """Return ``text`` if it has at most ``limit`` characters, else its start and how
+    many characters were left out (a URL with 10,000 ids stays one readable line)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (+{len(text) - limit:,} characters)"
 
 
 class InvalidArgumentError(Exception):
@@ -79,6 +88,33 @@ class APIConnectionError(PolarError):
 
 class APITimeoutError(APIConnectionError):
     """Raised when the connect or per-attempt total timeout expired, after retries."""
+
+
+class CallTimeoutError(APITimeoutError):
+    """Raised when a call cannot finish within its ``call_timeout`` (seconds for the
+    whole call), at once when that is known before waiting.
+
+    ``call_timeout``: the bound, in seconds. ``reason``: ``"budget"`` (the client-side
+    rate limit would hold the request past it) or ``"attempt"`` (an attempt was still
+    running when it ran out). ``wait``: seconds the request would still have had to
+    wait, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        call_timeout: float,
+        reason: str,
+        wait: float | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, method=method, url=url, attempts=attempts)
+        self.call_timeout = call_timeout
+        self.reason = reason
+        self.wait = wait
 
 
 class InvalidResponseError(PolarError):
@@ -145,7 +181,7 @@ class APIStatusError(PolarError):
         self.url = url
         self.request_id = request_id
         self.detail = _detail_text(body)
-        message = f"{status_code} on {method} {url}: {self._explain()}"
+        message = f"{status_code} on {method} {shorten(url)}: {self._explain()}"
         if request_id:
             message += f" (request id {request_id})"
         super().__init__(message)
@@ -226,11 +262,23 @@ class UnprocessableEntityError(APIStatusError):
 
 class RateLimitError(APIStatusError):
     """Raised on 429 once the retry budget is spent; ``retry_after`` is the server's
-    ``Retry-After`` in seconds (``None`` if it sent none)."""
+    ``Retry-After`` in seconds (``None`` if it sent none).
 
-    def __init__(self, *, retry_after: float | None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    Also raised, without sending the request, when the client is pausing after a 429
+    for longer than the call may wait (its ``call_timeout``, or its patience with 429s:
+    ``Backoff.max_rate_limit_wait``): ``retry_after`` is then the pause still to come,
+    ``body`` is None and ``reason`` says why.
+    """
+
+    def __init__(
+        self, *, retry_after: float | None, reason: str | None = None, **kwargs: Any
+    ) -> None:
         self.retry_after = retry_after
+        self.reason = reason
+        super().__init__(**kwargs)
+
+    def _explain(self) -> str:
+        return self.reason or self.detail
 
 
 class InternalServerError(APIStatusError):

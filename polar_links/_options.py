@@ -1,5 +1,6 @@
-"""Request options: the settings one call runs with (timeout, retries, concurrency),
-layered as client < ``with_options()`` view < the call's own arguments.
+"""Request options: the settings one call runs with (timeout per attempt, retries,
+concurrency, the bound on the whole call), layered as client < ``with_options()`` view <
+the call's own arguments.
 
 ``NOT_GIVEN`` tells an argument that was left out (use the layer below) from ``None``
 (for ``timeout``: no time limit).
@@ -8,14 +9,16 @@ layered as client < ``with_options()`` view < the call's own arguments.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from ._config import Timeout, check_concurrency, check_max_retries, coerce_timeout
+from ._exceptions import InvalidArgumentTypeError, InvalidArgumentValueError
 from ._extras import Pairs, check_extra_headers, check_extra_query
 
-__all__ = ["NOT_GIVEN", "CallOptions", "NotGiven", "RequestOptions"]
+__all__ = ["NOT_GIVEN", "CallOptions", "NotGiven", "RequestOptions", "check_call_timeout"]
 
 
 class NotGiven:
@@ -50,6 +53,21 @@ def timeout_option(value: Timeout | float | None) -> Timeout:
     return _NO_TIMEOUT if value is None else coerce_timeout(value)
 
 
+def check_call_timeout(value: object) -> float | None:
+    """Return ``value`` (seconds for a whole call) if it is a positive number or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgumentTypeError(
+            f"call_timeout must be a number of seconds or None, got {value!r}"
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidArgumentValueError(
+            f"call_timeout must be a positive number of seconds or None, got {value!r}"
+        )
+    return float(value)
+
+
 @dataclass(frozen=True, slots=True)
 class RequestOptions:
     """Settings given at one layer (a view or a call); ``NOT_GIVEN`` fields defer to
@@ -60,6 +78,7 @@ class RequestOptions:
     concurrency: int | NotGiven = NOT_GIVEN
     extra_query: Pairs | NotGiven = NOT_GIVEN
     extra_headers: Pairs | NotGiven = NOT_GIVEN
+    call_timeout: float | NotGiven | None = NOT_GIVEN
 
     @classmethod
     def of(
@@ -70,12 +89,13 @@ class RequestOptions:
         concurrency: int | NotGiven | None = NOT_GIVEN,
         extra_query: Mapping[str, object] | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        call_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> RequestOptions:
         """Check the arguments of a call or of ``with_options()`` and keep the given ones.
 
-        ``timeout=None`` means no time limit; ``max_retries=None`` and
-        ``concurrency=None`` mean the same as leaving them out, as do
-        ``extra_query=None`` and ``extra_headers=None``.
+        ``timeout=None`` and ``call_timeout=None`` mean no time limit;
+        ``max_retries=None`` and ``concurrency=None`` mean the same as leaving them out,
+        as do ``extra_query=None`` and ``extra_headers=None``.
         """
         return cls(
             extra_query=NOT_GIVEN if extra_query is None else check_extra_query(extra_query),
@@ -93,6 +113,11 @@ class RequestOptions:
                 if concurrency is None or isinstance(concurrency, NotGiven)
                 else check_concurrency(concurrency)
             ),
+            call_timeout=(
+                NOT_GIVEN
+                if isinstance(call_timeout, NotGiven)
+                else check_call_timeout(call_timeout)
+            ),
         )
 
 
@@ -103,6 +128,8 @@ class CallOptions:
     ``timeout``: per attempt. ``max_retries``: retries after failures (429s aside).
     ``concurrency``: page requests in flight while listing. ``extra_query`` and
     ``extra_headers``: checked (name, value) pairs added to each request.
+    ``call_timeout``: seconds for the whole call (waits for the rate limit and a 429
+    pause, every attempt and every wait between them), or None for no bound.
     """
 
     timeout: Timeout
@@ -110,6 +137,7 @@ class CallOptions:
     concurrency: int
     extra_query: Pairs = ()
     extra_headers: Pairs = ()
+    call_timeout: float | None = None
 
     def override(self, given: RequestOptions) -> CallOptions:
         """These settings with the ones ``given`` sets replacing them."""

@@ -70,6 +70,12 @@ class Budget:
         oldest = self._answered[0] if self._answered else math.inf
         return max(wait, min(leased, oldest) + self.limit.per - now), leased < oldest
 
+    def wait_behind(self, now: float, ahead: int) -> float:
+        """Seconds from ``now`` until the burst rule lets a request through once
+        ``ahead`` others have gone first (the window rule aside)."""
+        due = max(self._tat, now) + ahead * self._interval
+        return max(0.0, due - self._tolerance - now)
+
     def take(self, now: float) -> int:
         """Count a request sent at ``now``; return its slot for :meth:`release`."""
         self._tat = max(self._tat, now) + self._interval
@@ -147,6 +153,19 @@ class Throttle:
             return _FREE  # nothing to wait for: no lock on the common path
         async with self._lock:
             return await self._wait_and_take()
+
+    def expected_wait(self, ahead: int = 0) -> float:
+        """Seconds an :meth:`acquire` called now, behind ``ahead`` others already
+        waiting, would wait, as far as this process can tell (0.0: none): the cooldown
+        after a 429, or the budget's wait. A lower bound while the budget waits for
+        answers still in flight (they may come at any moment)."""
+        now = self._clock()
+        pause = max(0.0, self._cooldown_until - now)
+        budget = self._budget
+        if budget is None:
+            return pause
+        wait, on_release = budget.wait(now)
+        return max(pause, 0.0 if on_release else wait, budget.wait_behind(now, ahead))
 
     async def aclose(self) -> None:
         """Release what the throttle holds (nothing for a local one)."""

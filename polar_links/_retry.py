@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from ._config import Backoff
 
 __all__ = [
+    "MAX_COOL_DOWN",
     "RETRYABLE_STATUSES",
     "Answer",
     "Decision",
@@ -32,6 +33,9 @@ __all__ = [
 
 #: Statuses worth another attempt: timeout, rate limit, server and gateway errors.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Longest pause after a 429 that the whole client takes, in seconds, whatever the
+#: server's ``Retry-After`` says (a wrong header must not stop a client for days).
+MAX_COOL_DOWN = 3600.0
 
 
 class Failure(enum.Enum):
@@ -60,13 +64,15 @@ Outcome = Answer | Failure
 @dataclass(frozen=True, slots=True)
 class RetryRules:
     """What one call allows: its method, ``max_retries`` (retries after failures),
-    the backoff settings, and whether a 404 after an ambiguous attempt means done
-    (a DELETE whose earlier attempt may have been applied)."""
+    the backoff settings, whether a 404 after an ambiguous attempt means done (a
+    DELETE whose earlier attempt may have been applied), and the ``deadline`` by which
+    the whole call must be over (monotonic seconds; None: no bound)."""
 
     method: str
     max_retries: int
     backoff: Backoff
     gone_is_done: bool = False
+    deadline: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +103,15 @@ class Verdict(enum.Enum):
 class Decision:
     """The verdict; ``wait``: seconds before the next attempt (RETRY only);
     ``cool_down``: seconds every request of the client must pause (after a 429, also
-    when this call stops); ``state``: the call's state for the next decision."""
+    when this call stops); ``state``: the call's state for the next decision;
+    ``out_of_time``: it stopped because the next attempt would start after the
+    call's deadline (``wait`` seconds from now were needed)."""
 
     verdict: Verdict
     state: RetryState
     wait: float | None = None
     cool_down: float | None = None
+    out_of_time: bool = False
 
 
 def backoff_delay(backoff: Backoff, attempt: int, jitter: Callable[[], float]) -> float:
@@ -122,6 +131,23 @@ def decide(
     jitter: Callable[[], float] = random.random,
 ) -> Decision:
     """Decide what follows ``outcome`` (monotonic clock ``now``, in seconds)."""
+    decision = _decide(rules, state, outcome, now, jitter)
+    if (
+        decision.verdict is Verdict.RETRY
+        and rules.deadline is not None
+        and now + (decision.wait or 0.0) >= rules.deadline
+    ):
+        return replace(decision, verdict=Verdict.STOP, out_of_time=True)
+    return decision
+
+
+def _decide(
+    rules: RetryRules,
+    state: RetryState,
+    outcome: Outcome,
+    now: float,
+    jitter: Callable[[], float],
+) -> Decision:
     if isinstance(outcome, Failure):
         return _after_failure(rules, state, outcome, jitter)
     status = outcome.status
@@ -174,8 +200,10 @@ def _after_rate_limit(
     wait = retry_after if retry_after else backoff_delay(rules.backoff, state.rate_limited, jitter)
     patience = rules.backoff.max_rate_limit_wait
     state = replace(state, rate_limited=state.rate_limited + 1, first_limited=first)
-    # Every request of the client pauses, not only this one.
-    cool_down = min(wait, patience)
+    # Every request of the client pauses, not only this one, even when this call gives
+    # up: each other call then waits or, if the pause is longer than its own limits,
+    # fails at once (see Transport).
+    cool_down = min(wait, MAX_COOL_DOWN)
     if rules.max_retries > 0 and rules.method != "POST" and now - first + wait <= patience:
         return Decision(Verdict.RETRY, state, wait, cool_down)
     return Decision(Verdict.STOP, state, None, cool_down)

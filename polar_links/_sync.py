@@ -32,6 +32,7 @@ from ._models import CheckoutLink
 from ._options import NOT_GIVEN, NotGiven
 from ._pagination import CheckoutLinkPaginator, Page, WalkReport
 from ._raw import RawView
+from ._security import Secret
 
 __all__ = [
     "SyncCheckoutLinkPaginator",
@@ -186,6 +187,7 @@ class SyncPolar:
         base_url: str | None = None,
         timeout: Timeout | float | None = _DEFAULT_TIMEOUT,
         max_retries: int = 2,
+        call_timeout: float | None = None,
         backoff: Backoff = _DEFAULT_BACKOFF,
         rate_limit: RateLimit | Literal["auto"] | None = _AUTO,
         concurrency: int = DEFAULT_CONCURRENCY,
@@ -195,13 +197,18 @@ class SyncPolar:
         allow_insecure_http: bool = False,
         redis_url: str | None = None,
     ) -> None:
+        # Only the Secret holds the token from here on (a traceback printed with its
+        # locals shows no local variable holding it), and Polar takes it as it is.
+        token = Secret(access_token)
+        del access_token
         # Arguments are checked here, in the caller's thread, before any thread starts.
         self._client = Polar(
-            access_token,
+            token,  # type: ignore[arg-type]
             environment=environment,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            call_timeout=call_timeout,
             backoff=backoff,
             rate_limit=rate_limit,
             api_version=api_version,
@@ -225,13 +232,17 @@ class SyncPolar:
         timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         concurrency: int | NotGiven = NOT_GIVEN,
+        call_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> SyncPolar:
         """Return a view of this client whose calls use these settings by default (see
         :meth:`Polar.with_options`). The view shares this client's pool, thread and
         rate limiter; closing the view leaves them open, closing this client closes
         them for every view."""
         client = self._client.with_options(
-            timeout=timeout, max_retries=max_retries, concurrency=concurrency
+            timeout=timeout,
+            max_retries=max_retries,
+            concurrency=concurrency,
+            call_timeout=call_timeout,
         )
         view = object.__new__(type(self))
         view._client = client
@@ -278,6 +289,8 @@ class SyncPolar:
         return None
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_loop"):  # __init__ is still checking its arguments
+            return "<SyncPolar (not constructed) access_token='***'>"
         state = " closed" if self.closed else ""
         view = "" if self._owner else " view"
         return f"<SyncPolar{view} base_url={self.base_url!r} access_token='***'{state}>"

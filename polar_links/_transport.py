@@ -19,19 +19,24 @@ import msgspec
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._config import Backoff, Timeout
+from ._config import Backoff
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
+    CallTimeoutError,
     InvalidArgumentTypeError,
+    InvalidResponseError,
+    PolarError,
+    RateLimitError,
     ResponseTooLargeError,
+    shorten,
     snippet,
     status_error,
 )
 from ._options import CallOptions
-from ._ratelimit import Throttle
+from ._ratelimit import Slot, Throttle
 from ._retry import Answer, Failure, RetryRules, RetryState, Verdict, decide, parse_retry_after
-from ._security import Secret
+from ._security import Secret, insecure_reason
 from ._version import __version__
 
 __all__ = ["Response", "Transport", "check_session"]
@@ -50,6 +55,9 @@ _DECOMPRESS_SIZE: tuple[type[BaseException], ...] = tuple(
     for cls in (getattr(aiohttp.http_exceptions, "DecompressSizeError", None),)
     if cls is not None
 )
+#: What a send can fail with besides our own errors: aiohttp's, timeouts, the OS's, and
+#: ValueError (a URL or header aiohttp or yarl cannot parse).
+_NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError)
 # aiohttp >= 3.10 tells a connect timeout apart from a read timeout.
 _CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
     cls for cls in (getattr(aiohttp, "ConnectionTimeoutError", None),) if cls is not None
@@ -65,6 +73,18 @@ class Response:
     body: bytes
     method: str
     url: str
+    secret: Secret | None = None
+
+    def scrub(self, error: BaseException) -> None:
+        """Remove the client's token from ``error`` (built from this response), in place."""
+        if self.secret is not None:
+            self.secret.scrub_exception(error)
+
+    def __repr__(self) -> str:
+        # Not the body or the headers: a traceback printed with its locals shows this,
+        # and a server may echo the token in either.
+        url = self.secret.scrub(self.url) if self.secret is not None else self.url
+        return f"<Response {self.status} to {self.method} {shorten(url)}: {len(self.body)} bytes>"
 
 
 def check_session(session: object) -> None:
@@ -95,6 +115,7 @@ class Transport:
         session: aiohttp.ClientSession | None,
         ssl: ssl_module.SSLContext | None,
         connection_limit: int,
+        allow_insecure_http: bool = False,
     ) -> None:
         self.base_url = base_url
         self._token = token
@@ -105,6 +126,8 @@ class Transport:
         self._owns_session = session is None
         self._ssl = ssl
         self._connection_limit = connection_limit
+        self._allow_insecure_http = allow_insecure_http
+        self._waiting = 0  # bounded calls waiting for the throttle
         self._closed = False
         #: The event loop this transport was first used in: the only one it works in.
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -177,11 +200,15 @@ class Transport:
         body: bytes | None = None,
         gone_is_done: bool = False,
     ) -> Response:
-        """Send one API request with ``options`` (timeout per attempt, retries), retrying
-        as :func:`~polar_links._retry.decide` says, and return its 2xx response.
+        """Send one API request with ``options`` (timeout per attempt, retries, bound on
+        the whole call), retrying as :func:`~polar_links._retry.decide` says, and
+        return its 2xx response.
 
         Raises an :class:`APIStatusError` subclass for a 4xx/5xx answer,
-        :class:`APIConnectionError`/:class:`APITimeoutError` for transport failures.
+        :class:`APIConnectionError`/:class:`APITimeoutError` for transport failures,
+        :class:`CallTimeoutError` or :class:`RateLimitError` at once when the call
+        cannot be served within ``options.call_timeout``. No error holds the token, an
+        aiohttp exception, or a traceback into the send path.
         ``gone_is_done``: a 404 after an attempt that may have been applied is returned
         as a response (a DELETE whose answer was lost has done its job).
         """
@@ -190,68 +217,151 @@ class Transport:
         query = [*(query or ()), *options.extra_query]
         if query:
             url = url.with_query(query)
+        call = _Call(method, url, options, time.monotonic())
+        try:
+            return await self._run(session, call, path, query, body, gone_is_done)
+        except PolarError as exc:
+            error = exc
+        # Raised here, outside the except block and with a fresh traceback: nothing
+        # chains to an aiohttp exception (whose request_info holds the Authorization
+        # header) or to the frames of the send path.
+        self._token.scrub_exception(error)
+        raise error.with_traceback(None)
+
+    async def _run(
+        self,
+        session: aiohttp.ClientSession,
+        call: _Call,
+        path: str,
+        query: list[tuple[str, str]] | None,
+        body: bytes | None,
+        gone_is_done: bool,
+    ) -> Response:
+        """The loop of one call: acquire, send, decide."""
+        method, url = call.method, call.url
         shown = f"{path}?{url.raw_query_string}" if query else path  # for the log: page numbers
-        rules = RetryRules(method, options.max_retries, self.backoff, gone_is_done)
-        client_timeout = _client_timeout(options.timeout)
+        rules = RetryRules(
+            method, call.options.max_retries, self.backoff, gone_is_done, call.deadline
+        )
         state = RetryState()
         sent = 0  # every attempt, 429s included
         while True:
-            slot = await self.throttle.acquire()
+            slot = await self._acquire(call, state, sent)
             sent += 1
             started = time.monotonic()
             try:
-                result = await self._attempt(
-                    session, method, url, body, client_timeout, options.extra_headers
-                )
+                result = await self._attempt(session, call, body, sent)
             finally:
                 # The server stamped the request between sending and now: the budget
                 # counts it until ``per`` seconds from now.
                 slot.release()
-            retry_after = None
             if isinstance(result, Response):
                 retry_after = parse_retry_after(result.headers.get("Retry-After"), time.time())
                 outcome: Answer | Failure = Answer(result.status, retry_after)
             else:
-                outcome = _failure(result)
+                outcome = result.failure
             decision = decide(rules, state, outcome, time.monotonic())
             if decision.cool_down is not None:
                 self.throttle.cool_down(decision.cool_down)
-            self._log(method, shown, result, sent, started, decision.wait)
+            retry_in = decision.wait if decision.verdict is Verdict.RETRY else None
+            self._log(method, shown, result, sent, started, retry_in)
             if decision.verdict is Verdict.DONE and isinstance(result, Response):
                 return result
             if decision.verdict is Verdict.STOP:
                 if isinstance(result, Response):
                     raise _status_error(result, retry_after, self._headers)
-                raise _error(result, method, url, sent) from result
+                raise result.error
             state = decision.state
             # After a 429 the throttle holds the next attempt until the cooldown is over.
             if decision.cool_down is None and decision.wait:
                 await asyncio.sleep(decision.wait)
 
-    async def _attempt(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: URL,
-        body: bytes | None,
-        timeout: aiohttp.ClientTimeout,
-        extra_headers: tuple[tuple[str, str], ...] = (),
-    ) -> Response | BaseException:
-        """Send once: the response, or the network failure that stopped it."""
+    async def _acquire(self, call: _Call, state: RetryState, sent: int) -> Slot:
+        """Wait for the throttle, within what the call allows: fail at once when the
+        429 pause or the rate limit would hold it longer than its bound or patience."""
+        now = time.monotonic()
+        remaining = None if call.deadline is None else call.deadline - now
+        pause = self.throttle.cooldown_remaining()
+        if pause > 0:
+            since_first = 0.0 if state.first_limited is None else now - state.first_limited
+            patience = self.backoff.max_rate_limit_wait - since_first
+            if pause > patience or (remaining is not None and pause > remaining):
+                limit = (
+                    f"this call's call_timeout={call.options.call_timeout:g} s leaves "
+                    f"{max(remaining, 0.0):.1f} s"
+                    if remaining is not None and remaining < patience
+                    else "its patience with 429s (Backoff.max_rate_limit_wait="
+                    f"{self.backoff.max_rate_limit_wait:g} s) leaves {max(patience, 0.0):.1f} s"
+                )
+                raise RateLimitError(
+                    retry_after=pause,
+                    reason=(
+                        f"not sent: this client is pausing for {pause:.1f} s more after a "
+                        f"429 from the server, and {limit}"
+                    ),
+                    status_code=429,
+                    body=None,
+                    method=call.method,
+                    url=str(call.url),
+                )
+        if remaining is None:
+            return await self.throttle.acquire()
+        expected = self.throttle.expected_wait(ahead=self._waiting)
+        if expected >= remaining:  # no time would be left for the request itself
+            raise call.out_of_time("budget", expected, sent)
+        # Counted from now, not from when the throttle sees it: calls that start
+        # together each see the ones before them.
+        self._waiting += 1
         try:
-            return await self._send(session, method, url, body, timeout, extra_headers)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            return await asyncio.wait_for(self.throttle.acquire(), max(remaining, 0.0))
+        except asyncio.TimeoutError:
+            raise call.out_of_time("budget", None, sent) from None
+        finally:
+            self._waiting -= 1
+
+    async def _attempt(
+        self, session: aiohttp.ClientSession, call: _Call, body: bytes | None, attempts: int
+    ) -> Response | _Failed:
+        """Send once: the response, or how it failed and the error to raise for it."""
+        method, url = call.method, call.url
+        timeout = call.options.timeout
+        total, connect = timeout.total, timeout.connect
+        if call.deadline is not None:  # no attempt outlives the call
+            remaining = max(call.deadline - time.monotonic(), 0.001)
+            total = remaining if total is None else min(total, remaining)
+            connect = remaining if connect is None else min(connect, remaining)
+        try:
+            return await self._send(
+                session,
+                method,
+                url,
+                body,
+                aiohttp.ClientTimeout(total=total, sock_connect=connect),
+                call.options.extra_headers,
+            )
+        except PolarError as exc:  # the answer cannot be used: the same would come again
+            return _Failed(Failure.FINAL, exc)
+        except _NETWORK_ERRORS as exc:
             if _decompressed_too_large(exc):
                 # aiohttp's own limit on an inflating body, below our cap: the same
                 # answer would come again, so no retry.
-                raise ResponseTooLargeError(
-                    f"response to {method} {url} inflates past aiohttp's decompression "
-                    f"limit (max_response_bytes={self.max_response_bytes})",
-                    limit=self.max_response_bytes,
-                    method=method,
-                    url=str(url),
-                ) from exc
-            return exc
+                return _Failed(
+                    Failure.FINAL,
+                    ResponseTooLargeError(
+                        f"response to {method} {shorten(str(url))} inflates past aiohttp's "
+                        f"decompression limit (max_response_bytes={self.max_response_bytes})",
+                        limit=self.max_response_bytes,
+                        method=method,
+                        url=str(url),
+                    ),
+                )
+            if (
+                isinstance(exc, asyncio.TimeoutError)
+                and call.deadline is not None
+                and time.monotonic() >= call.deadline - 0.005
+            ):
+                return _Failed(_failure(exc), call.out_of_time("attempt", None, attempts))
+            return _Failed(_failure(exc), _error(exc, method, url, attempts))
 
     async def _send(
         self,
@@ -262,7 +372,7 @@ class Transport:
         timeout: aiohttp.ClientTimeout,
         extra_headers: tuple[tuple[str, str], ...] = (),
     ) -> Response:
-        headers = CIMultiDict(self._headers)
+        headers = _Headers(self._headers)
         for name, value in extra_headers:  # checked: never Authorization or Content-*
             headers[name] = value  # replaces a default of any case (Polar-Version)
         headers["Authorization"] = f"Bearer {self._token.reveal()}"
@@ -279,9 +389,8 @@ class Transport:
                 # An injected session may raise for statuses itself; errors are ours to map.
                 raise_for_status=False,
             ) as resp:
-                location = resp.headers.get("Location")
-                if resp.status in _REDIRECTS and location:
-                    url = resp.url.join(URL(location))
+                if 300 <= resp.status < 400:
+                    url = self._redirect_target(resp, method)
                     if resp.status in (301, 302, 303) and method not in ("GET", "HEAD"):
                         method, body = "GET", None
                         headers.pop("Content-Type", None)
@@ -290,8 +399,44 @@ class Transport:
                         headers.pop("Authorization", None)
                     continue
                 data = await self._read_body(resp, method)
-                return Response(resp.status, resp.headers, data, method, str(resp.url))
-        raise aiohttp.TooManyRedirects(resp.request_info, resp.history)
+                return Response(resp.status, resp.headers, data, method, str(resp.url), self._token)
+        raise InvalidResponseError(
+            f"{method} {shorten(str(url))} was redirected more than {_MAX_REDIRECTS} times",
+            status_code=resp.status,
+            method=method,
+            url=str(url),
+        )
+
+    def _redirect_target(self, resp: aiohttp.ClientResponse, method: str) -> URL:
+        """Where a 3xx answer points, or raise InvalidResponseError if it cannot or must
+        not be followed (no Location, a malformed one, another scheme, plain http)."""
+        where = f"{method} {shorten(str(resp.url))} answered {resp.status}"
+
+        def refuse(why: str) -> NoReturn:
+            raise InvalidResponseError(
+                f"{where} {why}", status_code=resp.status, method=method, url=str(resp.url)
+            )
+
+        location = resp.headers.get("Location")
+        if resp.status not in _REDIRECTS or not location:
+            refuse(
+                "without a Location to follow; a redirect that cannot be followed is not a success"
+            )
+        try:
+            target = resp.url.join(URL(location))
+            port = target.port
+        except ValueError as exc:
+            refuse(f"with a Location that is not a valid URL ({exc}): {snippet(location)!r}")
+        if target.scheme not in ("http", "https") or not target.host or port is None:
+            refuse(f"with a Location that is not an http(s) URL: {snippet(location)!r}")
+        insecure = insecure_reason(target)
+        if insecure and not self._allow_insecure_http:
+            refuse(
+                f"with a redirect to {shorten(str(target))}, {insecure}: refused, as a "
+                "plain-http base_url would be (the data would travel unencrypted); pass "
+                "allow_insecure_http=True to allow it"
+            )
+        return target
 
     async def _read_body(self, resp: aiohttp.ClientResponse, method: str) -> bytes:
         cap = self.max_response_bytes
@@ -314,15 +459,13 @@ class Transport:
         self,
         method: str,
         path: str,
-        result: Response | BaseException,
+        result: Response | _Failed,
         attempt: int,
         started: float,
         retry_in: float | None,
     ) -> None:
         if logger.isEnabledFor(logging.DEBUG):
-            outcome: int | str = (
-                result.status if isinstance(result, Response) else _error_name(result)
-            )
+            outcome = result.status if isinstance(result, Response) else type(result.error).__name__
             logger.debug(
                 "%s %s -> %s attempt=%d elapsed_ms=%.1f retry_in_s=%s",
                 method,
@@ -334,14 +477,66 @@ class Transport:
             )
 
 
-def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=timeout.total, sock_connect=timeout.connect)
+class _Headers(CIMultiDict[str]):
+    """Request headers whose repr hides the Authorization value: a traceback printed
+    with its local variables (pytest --showlocals, rich, Sentry) shows ``***``."""
+
+    def __repr__(self) -> str:
+        shown = [(k, "***" if k.lower() == "authorization" else v) for k, v in self.items()]
+        return f"<_Headers({shown!r})>"
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One call: what it sends, its options, and when it started (monotonic seconds)."""
+
+    method: str
+    url: URL
+    options: CallOptions
+    started: float
+
+    @property
+    def deadline(self) -> float | None:
+        """When the whole call must be over (monotonic seconds), or None."""
+        bound = self.options.call_timeout
+        return None if bound is None else self.started + bound
+
+    def out_of_time(self, reason: str, wait: float | None, attempts: int) -> CallTimeoutError:
+        """The error for a call that cannot finish within its call_timeout, after
+        ``attempts`` attempts."""
+        bound = self.options.call_timeout or 0.0
+        where = f"{self.method} {shorten(str(self.url))}"
+        if reason == "budget":
+            held = f"about {wait:.1f} s" if wait is not None else "longer than that"
+            message = (
+                f"{where} not sent: the client-side rate limit would hold it {held}, past "
+                f"its call_timeout={bound:g} s (elapsed {time.monotonic() - self.started:.1f} s)"
+            )
+        else:
+            message = f"{where}: call_timeout={bound:g} s ran out during an attempt"
+        return CallTimeoutError(
+            message,
+            method=self.method,
+            url=str(self.url),
+            call_timeout=bound,
+            reason=reason,
+            wait=wait,
+            attempts=attempts,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """An attempt that got no usable answer: how it failed, and the error for it."""
+
+    failure: Failure
+    error: PolarError
 
 
 def _too_large(cap: int, length: int | None, method: str, url: str) -> NoReturn:
     size = f"{length} bytes" if length is not None else f"more than {cap} bytes"
     raise ResponseTooLargeError(
-        f"response to {method} {url} is {size}, over max_response_bytes={cap}",
+        f"response to {method} {shorten(url)} is {size}, over max_response_bytes={cap}",
         limit=cap,
         method=method,
         url=url,
@@ -355,24 +550,23 @@ def _decompressed_too_large(exc: BaseException) -> bool:
 
 
 def _failure(exc: BaseException) -> Failure:
-    if isinstance(exc, aiohttp.ClientSSLError | aiohttp.TooManyRedirects | aiohttp.InvalidURL):
+    if isinstance(
+        exc, aiohttp.ClientSSLError | aiohttp.TooManyRedirects | aiohttp.InvalidURL | ValueError
+    ):
         return Failure.FINAL
     if isinstance(exc, (aiohttp.ClientConnectorError, *_CONNECT_TIMEOUT)):
         return Failure.NOT_SENT
     return Failure.MAYBE_SENT
 
 
-def _error_name(exc: BaseException) -> str:
-    return "APITimeoutError" if isinstance(exc, asyncio.TimeoutError) else "APIConnectionError"
-
-
 def _error(exc: BaseException, method: str, url: URL, attempts: int) -> APIConnectionError:
-    where = f"{method} {url} after {attempts} attempt{'' if attempts == 1 else 's'}"
+    """Our error for a network failure, with aiohttp's words but none of its objects."""
+    where = f"{method} {shorten(str(url))} after {attempts} attempt{'' if attempts == 1 else 's'}"
     if isinstance(exc, asyncio.TimeoutError):
         return APITimeoutError(
             f"timed out on {where}", method=method, url=str(url), attempts=attempts
         )
-    reason = str(exc) or type(exc).__name__
+    reason = snippet(str(exc) or type(exc).__name__)
     return APIConnectionError(
         f"connection failed on {where}: {type(exc).__name__}: {reason}",
         method=method,
@@ -387,7 +581,9 @@ def _status_error(
     body: Any
     try:
         body = msgspec.json.decode(response.body)
-    except msgspec.DecodeError:
+    except (ValueError, RecursionError):
+        # Not JSON, invalid UTF-8 (a proxy's latin-1 page), or nested past the stack:
+        # the start of the text, whatever the bytes.
         body = snippet(response.body)
     request_id = next(
         (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -93,3 +94,21 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def strict_loop() -> AsyncIterator[None]:
+    """Run the test with asyncio's debug mode on, and fail it if it leaves a task
+    pending or a resource unclosed (ResourceWarnings are errors under ``-W error``)."""
+    loop = asyncio.get_running_loop()
+    debug = loop.get_debug()
+    loop.set_debug(True)
+    try:
+        yield
+        gc.collect()  # unclosed sessions and transports warn when collected
+        await asyncio.sleep(0)
+        current = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        assert not pending, f"tasks left pending: {pending}"
+    finally:
+        loop.set_debug(debug)

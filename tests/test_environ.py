@@ -67,7 +67,10 @@ def test_a_token_with_whitespace_in_the_variable_names_the_variable(
     env.setenv("POLAR_ACCESS_TOKEN", "polar_oat_a b")
     with pytest.raises(InvalidArgumentError) as raised:
         Polar()
-    assert str(raised.value) == "POLAR_ACCESS_TOKEN must be a str without whitespace"
+    assert str(raised.value).startswith(
+        "POLAR_ACCESS_TOKEN must be a str without whitespace, control or non-ASCII characters"
+    )
+    assert "polar_oat_a b" not in str(raised.value)
 
 
 # ------------------------------------------------- POLAR_BASE_URL and POLAR_ENVIRONMENT

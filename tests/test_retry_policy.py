@@ -10,6 +10,7 @@ import pytest
 
 from polar_links import Backoff
 from polar_links._retry import (
+    MAX_COOL_DOWN,
     Answer,
     Decision,
     Failure,
@@ -30,10 +31,6 @@ def top() -> float:
     return 1.0
 
 
-def rules(method: str = "GET", max_retries: int = 2, *, gone_is_done: bool = False) -> RetryRules:
-    return RetryRules(method, max_retries, BACKOFF, gone_is_done)
-
-
 def run(
     outcome: Answer | Failure,
     *,
@@ -42,9 +39,10 @@ def run(
     state: RetryState | None = None,
     now: float = NOW,
     gone_is_done: bool = False,
+    deadline: float | None = None,
 ) -> Decision:
     return decide(
-        rules(method, max_retries, gone_is_done=gone_is_done),
+        RetryRules(method, max_retries, BACKOFF, gone_is_done, deadline),
         state or RetryState(),
         outcome,
         now,
@@ -82,7 +80,8 @@ def test_a_retryable_status_backs_off_with_full_jitter_and_counts_a_retry(status
 
 
 def test_the_backoff_is_random_below_its_ceiling() -> None:
-    decision = decide(rules(), RetryState(retries=1), Answer(503), NOW, lambda: 0.25)
+    rules = RetryRules("GET", 2, BACKOFF)
+    decision = decide(rules, RetryState(retries=1), Answer(503), NOW, lambda: 0.25)
     assert decision.wait == pytest.approx(0.25 * 1.0)
 
 
@@ -220,7 +219,15 @@ def test_a_retry_after_beyond_the_patience_stops_at_once_and_still_pauses_the_cl
     decision = run(Answer(429, retry_after=1_000_000_000.0))
     assert decision.verdict is Verdict.STOP
     assert decision.wait is None
-    assert decision.cool_down == 120.0  # capped at the patience
+    # Every call of the client pauses for the server's wait (at most an hour): one
+    # whose patience or bound is shorter fails at once instead of waiting for nothing.
+    assert decision.cool_down == MAX_COOL_DOWN == 3600.0
+
+
+def test_a_429_with_a_long_retry_after_pauses_the_client_for_all_of_it() -> None:
+    decision = run(Answer(429, retry_after=300.0))
+    assert decision.verdict is Verdict.STOP  # 300 s is past this call's 120 s patience
+    assert decision.cool_down == 300.0
 
 
 @pytest.mark.parametrize("retry_after", [None, 0.0])
@@ -243,6 +250,40 @@ def test_a_429_to_a_post_stops_and_pauses_the_client() -> None:
     decision = run(Answer(429, retry_after=2.0), method="POST")
     assert decision.verdict is Verdict.STOP
     assert decision.cool_down == 2.0
+
+
+# ------------------------------------------------------------ the bound on the whole call
+
+
+@pytest.mark.parametrize(
+    "outcome", [Answer(503), Answer(429, retry_after=0.6), Failure.MAYBE_SENT], ids=repr
+)
+def test_no_retry_starts_after_the_deadline(outcome: Answer | Failure) -> None:
+    # The wait would be 0.5 s (backoff) or 0.6 s (Retry-After); 0.4 s are left.
+    decision = run(outcome, deadline=NOW + 0.4)
+    assert decision.verdict is Verdict.STOP
+    assert decision.out_of_time
+    assert decision.wait is not None
+    assert decision.wait > 0.4
+
+
+@pytest.mark.parametrize(
+    "outcome", [Answer(503), Answer(429, retry_after=0.6), Failure.MAYBE_SENT], ids=repr
+)
+def test_a_retry_that_fits_before_the_deadline_goes_ahead(outcome: Answer | Failure) -> None:
+    decision = run(outcome, deadline=NOW + 5.0)
+    assert decision.verdict is Verdict.RETRY
+    assert not decision.out_of_time
+
+
+def test_a_429_out_of_time_still_pauses_the_client() -> None:
+    decision = run(Answer(429, retry_after=15.0), deadline=NOW + 5.0)
+    assert decision.verdict is Verdict.STOP
+    assert decision.cool_down == 15.0
+
+
+def test_a_success_after_the_deadline_is_still_a_success() -> None:
+    assert run(Answer(200), now=NOW + 10, deadline=NOW + 5).verdict is Verdict.DONE
 
 
 # ------------------------------------------------------------ Retry-After
