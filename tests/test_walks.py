@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from polar_links import SORTING_VALUES, Polar, WalkReport
+from polar_links import SORTING_VALUES, Polar, SyncPolar, WalkReport
 from polar_links.cli import main
 from polar_links.testing import PolarTestServer
 
@@ -232,3 +232,18 @@ def test_cli_list_warns_when_the_list_shrank_during_the_walk(
         "polar-links: warning: links may be missing: the list shrank during the walk "
         f"(total_count {LINKS} then {LINKS - 3}); run the listing again\n"
     )
+
+
+@pytest.mark.polar_server(links=LINKS, seed=0)
+def test_the_sync_client_gives_the_same_exact_walk_and_report(
+    polar_server: PolarTestServer,
+) -> None:
+    polar_server.faults.delete_on_page(2, 1)
+    with SyncPolar(polar_server.token, base_url=polar_server.base_url) as polar:
+        paginator = polar.checkout_links.list(sorting=["-label"], limit=7, concurrency=1)
+        got = [link.id for link in paginator]
+        report = paginator.report
+    assert len(got) == len(set(got))
+    assert report is not None
+    assert report.shrank
+    assert report.links == len(got)
