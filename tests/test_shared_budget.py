@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from polar_links import InvalidArgumentError, Polar, RateLimit
+from polar_links import InvalidArgumentError, Polar, RateLimit, SyncPolar
 from polar_links._ratelimit import Throttle
 from polar_links._shared_budget import SharedThrottle, budget_key
 from polar_links.cli import main
@@ -83,6 +83,14 @@ def test_a_redis_url_that_is_not_one_is_rejected_before_any_request(url: str) ->
         Polar("polar_oat_x", redis_url=url)
     assert str(info.value) == (
         f"redis_url must be a redis://, rediss:// or unix:// URL, got {url!r}"
+    )
+
+
+def test_the_sync_client_takes_redis_url_too() -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        SyncPolar("polar_oat_x", redis_url="localhost:6379")
+    assert str(info.value) == (
+        "redis_url must be a redis://, rediss:// or unix:// URL, got 'localhost:6379'"
     )
 
 
@@ -188,6 +196,24 @@ def test_the_cli_waits_for_a_429_pause_shared_through_polar_redis_url(
     assert code == 0
     assert len(capsys.readouterr().out.splitlines()) == 300
     assert server.requests[0].time - started >= 1.4
+
+
+@pytest.mark.redis
+def test_the_sync_client_draws_from_the_shared_budget(
+    server: PolarTestServer, redis_server: RedisProcess
+) -> None:
+    import redis
+
+    budget = RateLimit(requests=50, per=1.0)
+    with SyncPolar(
+        server.token, base_url=server.base_url, rate_limit=budget, redis_url=redis_server.url
+    ) as polar:
+        assert len(list(polar.checkout_links.list(limit=100))) == 300
+    client = redis.Redis.from_url(redis_server.url)
+    try:  # its three page requests were counted in the token's shared window
+        assert client.zcard(f"{budget_key(server.token)}:window") == 3
+    finally:
+        client.close()
 
 
 WORKER = """
