@@ -5,14 +5,18 @@ The bundled server (default, real-server ordering) holds 230 links whose labels 
 the issue reports. Each sorting is walked with the SDK (``async for``, limits 7 and 100)
 and the script prints, per walk, the links never yielded and the links yielded twice::
 
-    python -m benchmarks.tie_walks
+    python -m benchmarks.tie_walks [--seed S] [--without-tie-breaker]
+
+``--without-tie-breaker`` sends the sorting as given, as the SDK did before it appended
+``created_at``: the "before" column of issue 9's note.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 
-from polar_links import Polar
+from polar_links import Polar, _query
 from polar_links.testing import PolarTestServer, generate_links
 
 LABELS = ("Spring sale", "Newsletter", "Homepage hero", "Partner", "Docs", "Blog", "Launch")
@@ -50,10 +54,10 @@ async def measure(
     return len(expected), len(expected - set(got)), len(got) - len(set(got))
 
 
-async def main() -> None:
+async def main(seed: int) -> None:
     print("| sorting | product_id | limit | links | never yielded | yielded twice |")
     print("|---|---|---|---|---|---|")
-    async with PolarTestServer(data=tied_links()) as server:
+    async with PolarTestServer(data=tied_links(seed=seed)) as server:
         catalogue = server.store.catalogue
         products = [p["id"] for p in catalogue.products_of(catalogue.organizations[0])]
         for sorting in SORTINGS:
@@ -66,4 +70,14 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=0, help="seed of the 230 links (default 0)")
+    parser.add_argument(
+        "--without-tie-breaker",
+        action="store_true",
+        help="send the sorting as given, as the SDK did before it appended created_at",
+    )
+    args = parser.parse_args()
+    if args.without_tie_breaker:
+        _query.total_order = lambda criteria: criteria  # the old query
+    asyncio.run(main(args.seed))
