@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 import nox
 
@@ -159,3 +160,146 @@ def bench(session: nox.Session) -> None:
     records them in the tracked benchmarks/results/ and docs/ pages)."""
     session.install("-e", ".[bench,redis]")
     session.run("python", "-m", "benchmarks.run", *session.posargs)
+
+
+#: The core modules measured by ``nox -s mutation``, each with the tests that exercise it
+#: (mutmut runs, for each mutant, only those of these tests that call the mutated function).
+#: Ordered from the most settled module to the least.
+MUTATION_MODULES: dict[str, list[str]] = {
+    "_query.py": [
+        "tests/test_query.py",
+        "tests/test_pagination.py",
+        "tests/test_argument_messages.py",
+    ],
+    "_validation.py": [
+        "tests/test_misuse.py",
+        "tests/test_query.py",
+        "tests/test_crud.py",
+        "tests/test_link_fields.py",
+        "tests/test_argument_messages.py",
+    ],
+    "_link_fields.py": [
+        "tests/test_link_fields.py",
+        "tests/test_crud.py",
+        "tests/test_argument_messages.py",
+    ],
+    "_requests.py": ["tests/test_link_fields.py", "tests/test_crud.py"],
+    "_options.py": ["tests/test_options.py", "tests/test_raw_responses.py"],
+    "_retry.py": ["tests/test_retry_policy.py", "tests/test_retries.py"],
+    "_ratelimit.py": ["tests/test_ratelimit.py", "tests/test_retries.py"],
+    "_pagination.py": ["tests/test_pagination.py", "tests/test_walks.py"],
+    "_decoding.py": ["tests/test_decoding.py", "tests/test_decoding_http.py"],
+    "_transport.py": [
+        "tests/test_client.py",
+        "tests/test_errors.py",
+        "tests/test_retries.py",
+        "tests/test_resilience.py",
+        "tests/test_transport.py",
+    ],
+}
+#: One line per equivalent mutant: ``module  mutant-id  why it is equivalent``.
+EQUIVALENTS_FILE = "mutation/equivalents.txt"
+#: How mutmut's statuses count: a timeout is a detected mutant (the tests did not pass).
+_DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
+
+
+def _equivalents() -> dict[str, str]:
+    """mutant id -> why it is equivalent, from EQUIVALENTS_FILE."""
+    found: dict[str, str] = {}
+    with open(EQUIVALENTS_FILE, encoding="utf-8") as file:
+        for number, line in enumerate(file, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split(None, 2)
+            if len(parts) < 3:
+                raise RuntimeError(f"{EQUIVALENTS_FILE}:{number}: want 'module mutant-id why'")
+            found[parts[1]] = parts[2]
+    return found
+
+
+def _mutmut_config(module: str, tests: list[str]) -> str:
+    """pyproject.toml with this module's ``only_mutate`` and test selection added to
+    its [tool.mutmut] table."""
+    with open("pyproject.toml", encoding="utf-8") as file:
+        text = file.read()
+    selection = ", ".join(f'"{test}"' for test in tests if os.path.exists(test))
+    added = (
+        f'[tool.mutmut]\nonly_mutate = ["polar_links/{module}"]\n'
+        f"pytest_add_cli_args_test_selection = [{selection}]\n"
+    )
+    if "[tool.mutmut]\n" not in text:
+        raise RuntimeError("pyproject.toml has no [tool.mutmut] table")
+    return text.replace("[tool.mutmut]\n", added, 1)
+
+
+@nox.session(python="3.11", default=False)
+def mutation(session: nox.Session) -> None:
+    """Mutation testing of the core modules (tens of minutes; not in `nox` or CI).
+
+    For each module (or only those named: ``nox -s mutation -- _query.py``) mutmut
+    mutates it in a fresh scratch copy under .mutation/ and runs the module's tests
+    against every mutant, two at a time. Prints per module: mutants, killed, equivalent
+    (listed with the reason in mutation/equivalents.txt), survivors, the score over the
+    non-equivalent mutants, and the diff of every survivor. Fails if any module has a
+    survivor."""
+    session.install("-e", ".[test]", "mutmut>=3.8,<3.9")
+    wanted = [name if name.endswith(".py") else f"{name}.py" for name in session.posargs]
+    unknown = [name for name in wanted if name not in MUTATION_MODULES]
+    if unknown:
+        session.error(f"not a measured module: {unknown}; choose from {list(MUTATION_MODULES)}")
+    equivalents = _equivalents()
+    root = os.getcwd()
+    summary: list[str] = []
+    failed = False
+    for module, tests in MUTATION_MODULES.items():
+        if wanted and module not in wanted:
+            continue
+        stem = module[:-3]
+        work = os.path.join(root, ".mutation", stem)
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        shutil.copytree("polar_links", os.path.join(work, "polar_links"))
+        shutil.copytree("tests", os.path.join(work, "tests"))
+        with open(os.path.join(work, "pyproject.toml"), "w", encoding="utf-8") as file:
+            file.write(_mutmut_config(module, tests))
+        session.chdir(work)
+        session.log(f"mutmut on polar_links/{module} with {' '.join(tests)}")
+        started = time.monotonic()
+        session.run("mutmut", "run", "--max-children", "2", external=True, silent=True)
+        seconds = time.monotonic() - started
+        listing = session.run("mutmut", "results", "--all", "true", silent=True, external=True)
+        statuses = {
+            name.strip(): status.strip()
+            for name, _, status in (line.rpartition(":") for line in str(listing).splitlines())
+            if name.strip().startswith("polar_links.")
+        }
+        killed = sorted(n for n, s in statuses.items() if s in _DETECTED)
+        equivalent = sorted(
+            n for n, s in statuses.items() if s not in _DETECTED and n in equivalents
+        )
+        stale = sorted(
+            n for n in equivalents if n.startswith(f"polar_links.{stem}.") and n in killed
+        )
+        survivors = sorted(
+            n for n, s in statuses.items() if s not in _DETECTED and n not in equivalents
+        )
+        judged = len(statuses) - len(equivalent)
+        score = 100.0 * len(killed) / judged if judged else 100.0
+        line = (
+            f"{module}: {len(statuses)} mutants, {len(killed)} killed, "
+            f"{len(equivalent)} equivalent, {len(survivors)} survivors, "
+            f"score {score:.1f}% of non-equivalent, {seconds:.0f} s"
+        )
+        summary.append(line)
+        print(f"\n== {line}")
+        for name in survivors:
+            diff = session.run("mutmut", "show", name, silent=True, external=True)
+            print(f"-- survivor ({statuses[name]}): {name}\n{diff}")
+        for name in stale:
+            print(f"-- listed as equivalent but killed (remove it from {EQUIVALENTS_FILE}): {name}")
+        failed = failed or bool(survivors)
+        session.chdir(root)
+    print("\n" + "\n".join(summary))
+    if failed:
+        session.error("surviving mutants (listed above)")

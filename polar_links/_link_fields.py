@@ -74,7 +74,7 @@ class _Kind:
 class Text(_Kind):
     """Any string."""
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # pragma: no mutate block (runs at import: see noxfile.py)
         """The kind of ``label``."""
         super().__init__(str, str, check_str)
 
@@ -82,7 +82,7 @@ class Text(_Kind):
 class Url(_Kind):
     """An absolute http(s) URL of 1..2083 characters (``{CHECKOUT_ID}`` allowed)."""
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # pragma: no mutate block (runs at import: see noxfile.py)
         """The kind of ``success_url``."""
         super().__init__(str, str, check_url)
 
@@ -90,7 +90,7 @@ class Url(_Kind):
 class Id(_Kind):
     """One UUID, as a string or ``uuid.UUID``; sent in canonical form."""
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # pragma: no mutate block (runs at import: see noxfile.py)
         """The kind of ``discount_id``."""
         super().__init__(str | uuid.UUID, str, check_uuid)
 
@@ -98,7 +98,7 @@ class Id(_Kind):
 class IdList(_Kind):
     """A non-empty list of UUIDs."""
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # pragma: no mutate block (runs at import: see noxfile.py)
         """The kind of ``products``."""
         checker = partial(check_uuid_list, allow_single=False)
         super().__init__(Sequence[str | uuid.UUID], list[str], checker)
@@ -107,7 +107,7 @@ class IdList(_Kind):
 class Flag(_Kind):
     """``True`` or ``False``."""
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # pragma: no mutate block (runs at import: see noxfile.py)
         """The kind of ``allow_discount_codes``."""
         super().__init__(bool, bool, check_bool)
 
@@ -115,7 +115,7 @@ class Flag(_Kind):
 class Metadata(_Kind):
     """A map of at most 50 keys (1..40 characters) to str (1..500), int, float or bool."""
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # pragma: no mutate block (runs at import: see noxfile.py)
         """The kind of ``metadata``."""
         super().__init__(dict[str, str | int | float | bool], dict[str, Any], check_metadata)
 
