@@ -218,6 +218,16 @@ def _equivalents() -> dict[str, str]:
     return found
 
 
+#: Prints "-- survivor: <id>" and the diff of each mutant named in argv[2:] (of file argv[1]).
+_SHOW_DIFFS = """
+import sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+for name in sys.argv[2:]:
+    print(f"-- survivor: {name}")
+    print(get_diff_for_mutant(name, path=sys.argv[1]))
+"""
+
+
 def _mutmut_config(module: str, tests: list[str]) -> str:
     """pyproject.toml with this module's ``only_mutate`` and test selection added to
     its [tool.mutmut] table."""
@@ -293,9 +303,15 @@ def mutation(session: nox.Session) -> None:
         )
         summary.append(line)
         print(f"\n== {line}")
-        for name in survivors:
-            diff = session.run("mutmut", "show", name, silent=True, external=True)
-            print(f"-- survivor ({statuses[name]}): {name}\n{diff}")
+        if survivors:
+            # One process for every diff (a `mutmut show` per survivor takes seconds each).
+            diffs = session.run(
+                "python", "-c", _SHOW_DIFFS, f"polar_links/{module}", *survivors, silent=True
+            )
+            print(diffs)
+            for name in survivors:
+                if statuses[name] != "survived":
+                    print(f"-- {name} counts as a survivor: {statuses[name]}")
         for name in stale:
             print(f"-- listed as equivalent but killed (remove it from {EQUIVALENTS_FILE}): {name}")
         failed = failed or bool(survivors)
