@@ -13,7 +13,7 @@ from ._link_fields import LINK_FIELDS, TRIAL_INTERVALS, LinkField
 __all__ = ["TRIAL_INTERVALS", "CheckoutLinkCreate", "CheckoutLinkUpdate", "encode_body"]
 
 
-def _body_field(field: LinkField) -> tuple[str, Any, Any]:  # pragma: no mutate block (runs at import)
+def _body_field(field: LinkField) -> tuple[str, Any, Any]:  # pragma: no mutate block (at import)
     """The Struct field of a link field: UNSET (not sent) by default, ``None`` allowed
     (sent as ``null``) if the field can be cleared with it."""
     wire = field.value.wire | UnsetType
