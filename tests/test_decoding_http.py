@@ -151,3 +151,20 @@ async def test_a_large_page_is_decoded_off_the_event_loop_item_by_item(
     assert page.skipped == []
     assert len(threads) == 1
     assert threads[0] is not threading.main_thread()
+
+
+async def test_a_link_needing_hundreds_of_repairs_comes_whole_from_the_server() -> None:
+    benefits = [f.benefit("telegram_group", n=n) for n in range(150)]
+    prices = [f.price("tiered_volume", n=n) for n in range(40)]
+    big = f.link(id=LINK_ID, products=[f.product(prices=prices, benefits=benefits)])
+    async with (
+        PolarTestServer(data=[big, f.link()]) as server,
+        Polar(server.token, base_url=server.base_url) as polar,
+    ):
+        page = await polar.checkout_links.list().first_page()
+        one = await polar.checkout_links.get(LINK_ID)
+    assert page.skipped == []
+    listed = next(link for link in page.items if link.id == LINK_ID)
+    for link in (listed, one):
+        assert [p.data for p in link.products[0].prices] == prices  # type: ignore[union-attr]
+        assert [b.data for b in link.products[0].benefits] == benefits  # type: ignore[union-attr]
