@@ -551,13 +551,13 @@ def decode_list(body: bytes) -> tuple[list[CheckoutLink], Pagination, list[Skipp
     itself is not a list response: not JSON, not UTF-8, nested too deeply, or no
     usable ``pagination``.
     """
+    try:
+        page = _list_decoder.decode(body)
+    except (msgspec.ValidationError, RecursionError, UnicodeDecodeError):
+        pass  # the tolerant pass below decodes it, or raises the right error
+    else:
+        return page.items, page.pagination, []
     with _hostile_body_errors():
-        try:
-            page = _list_decoder.decode(body)
-        except msgspec.ValidationError:
-            pass
-        else:
-            return page.items, page.pagination, []
         try:
             shell = _shell_list_decoder.decode(body)
         except msgspec.ValidationError:
@@ -595,11 +595,11 @@ def decode_link(body: bytes) -> CheckoutLink:
     too deeply) and ``msgspec.ValidationError`` when it is not a checkout link whose
     required fields fit their types; the message names the field.
     """
+    try:
+        return _link_decoder.decode(body)
+    except (msgspec.ValidationError, RecursionError, UnicodeDecodeError):
+        pass  # the tolerant pass below decodes it, or raises the right error
     with _hostile_body_errors():
-        try:
-            return _link_decoder.decode(body)
-        except msgspec.ValidationError:
-            pass
         result = _one_tolerantly(body)
     if isinstance(result, SkippedItem):
         raise msgspec.ValidationError(result.reason)
