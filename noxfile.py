@@ -157,8 +157,9 @@ def docs(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Benchmarks against the bundled server; prints the results (`-- --write` also
-    records them in the tracked benchmarks/results/ and docs/ pages)."""
-    session.install("-e", ".[bench,redis]")
+    records them in the tracked benchmarks/results/ and docs/ pages). `-- --only dlt`:
+    the dlt load into DuckDB next to the JSONL export (benchmarks/dlt_load.py)."""
+    session.install("-e", ".[bench,redis,dlt]")
     session.run("python", "-m", "benchmarks.run", *session.posargs)
 
 

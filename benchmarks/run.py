@@ -424,11 +424,16 @@ def main() -> int:
     parser.add_argument("--drift-rounds", type=int, default=7)
     parser.add_argument(
         "--only",
-        choices=["walks", "budget"],
-        help="run one suite: the walks above, or the rate budget (benchmarks/budget.py)",
+        choices=["walks", "budget", "dlt"],
+        help="run one suite: the walks above, the rate budget (benchmarks/budget.py), or "
+        "the dlt load into DuckDB (benchmarks/dlt_load.py, only run when asked for)",
     )
     args = parser.parse_args()
     status = 0
+    if args.only == "dlt":
+        from benchmarks import dlt_load
+
+        return dlt_load.main(["--write"] if args.write else [])
     if args.only != "walks":
         from benchmarks import budget
 

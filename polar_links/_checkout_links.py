@@ -9,6 +9,7 @@ from typing import Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from ._checkpoint import Binding, Checkpoint
 from ._config import Timeout
 from ._decoding import decode_link_async, decode_list_async
 from ._exceptions import InvalidArgumentValueError, InvalidResponseError, shorten, snippet
@@ -16,7 +17,7 @@ from ._link_fields import LINK_FIELDS, check_fields
 from ._models import CheckoutLink
 from ._options import NOT_GIVEN, CallOptions, NotGiven, RequestOptions
 from ._pagination import CheckoutLinkPaginator, Page, sort_key
-from ._query import MAX_LIMIT, TIE_BREAKER, check_page_args, list_query, page_query
+from ._query import MAX_LIMIT, TIE_BREAKER, check_page_args, check_sorting, list_query, page_query
 from ._raw import APIResponse, RawView, note_response, with_response
 from ._requests import CheckoutLinkCreate, CheckoutLinkUpdate, encode_body
 from ._transport import Response, Transport
@@ -84,6 +85,7 @@ class CheckoutLinks:
         extra_query: Mapping[str, str | int | Sequence[str | int]] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         call_timeout: float | NotGiven | None = NOT_GIVEN,
+        resume: str | None = None,
     ) -> CheckoutLinkPaginator:
         """List checkout links; returns a paginator without sending anything.
 
@@ -99,10 +101,28 @@ class CheckoutLinks:
         ``max_retries`` and ``call_timeout`` (seconds for the whole of one page request,
         its waits and retries included; ``None``: no bound) apply to each page request.
         Left out (or ``None``, for ``max_retries`` and ``concurrency``), a setting is the
-        client's. Arguments are checked now, before any request.
+        client's. ``resume``: a ``paginator.checkpoint`` string from an earlier walk with
+        the same filters, sorting and limit; the walk continues after the last link that
+        walk delivered (see "Resumable walks" in the docs for what holds in each order).
+        Arguments are checked now, before any request.
         """
         base = list_query(organization_id=organization_id, product_id=product_id, sorting=sorting)
         page, limit = check_page_args(page, limit)
+        # Extra query parameters can change what the list holds: a checkpoint binds them too.
+        extra = [(f"extra_query:{k}", repr(v)) for k, v in sorted((extra_query or {}).items())]
+        binding = Binding.of(
+            [*base, *extra], None if sorting is None else check_sorting(sorting), limit
+        )
+        if resume is not None and page != 1:
+            raise InvalidArgumentValueError(
+                f"give either resume or page, not both (got page={page}): a checkpoint "
+                "knows the page to continue from"
+            )
+        start = (
+            Checkpoint.at_start(binding, page)
+            if resume is None
+            else Checkpoint.decode(resume, binding)
+        )
         if max_items is not None and check_int("max_items", max_items, minimum=0) > _NO_LIMIT:
             max_items = None  # more links than any list holds: the same as no limit
         options = self._call_options(
@@ -136,6 +156,8 @@ class CheckoutLinks:
             rows_per_link=max(1, sum(1 for key, _ in base if key == "product_id")),
             limit=limit,
             url=str(self._transport.base_url).rstrip("/") + _PATH,
+            start=start,
+            resume=resume is not None,
         )
 
     async def get(

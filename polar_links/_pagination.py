@@ -14,6 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from ._checkpoint import Checkpoint, Position, locate
 from ._decoding import SkippedItem
 from ._exceptions import PaginationError
 from ._models import CheckoutLink
@@ -174,6 +175,8 @@ class CheckoutLinkPaginator:
     * ``async for page in paginator.pages()``: the :class:`Page` objects.
     * ``await paginator.first_page()``: only the start page.
     * ``await paginator.collect()``: all links as a list.
+    * ``paginator.checkpoint``: a string to pass as ``list(..., resume=...)`` later, to
+      continue after the last link delivered (see :attr:`checkpoint`).
 
     Once the first page tells how many pages there are, later pages are fetched ahead
     with at most ``concurrency`` requests in flight; results still come out in order,
@@ -210,6 +213,8 @@ class CheckoutLinkPaginator:
         rows_per_link: int = 1,
         limit: int | None = None,
         url: str = "",
+        start: Checkpoint | None = None,
+        resume: bool = False,
     ) -> None:
         self._fetch_page = fetch_page
         self._start_page = start_page
@@ -220,6 +225,24 @@ class CheckoutLinkPaginator:
         self._limit = limit
         self._url = url
         self._last_walk: _Walk | None = None
+        self._start = start
+        self._resume = resume and start is not None
+        self._position: Position | None = None
+
+    @property
+    def checkpoint(self) -> str | None:
+        """Where the latest walk of this paginator stands, as a string to store and pass
+        as ``list(..., resume=checkpoint)`` with the same filters, sorting and limit.
+
+        It moves with every link delivered (by ``async for``, or a whole page by
+        ``pages()``), so read it after handling a link or a page. Before any walk it is
+        the starting point (the ``resume`` given, or the start page). 60 to 80
+        characters for the ``created_at`` orders, up to ~1.2 kB for others; it holds no
+        token and no link data. ``None`` only for a paginator built without one.
+        """
+        if self._position is not None:
+            return self._position.checkpoint()
+        return None if self._start is None else self._start.encode()
 
     @property
     def report(self) -> WalkReport | None:
@@ -233,6 +256,7 @@ class CheckoutLinkPaginator:
         if (
             walk.complete
             and self._start_page == 1
+            and not self._resume
             and self._rows_per_link == 1
             and walk.last_total_count is not None
         ):
@@ -281,10 +305,21 @@ class CheckoutLinkPaginator:
         return [link async for link in self]
 
     async def _iter_items(self) -> AsyncGenerator[CheckoutLink, None]:
-        async with contextlib.aclosing(self._iter_pages()) as pages:
+        async with contextlib.aclosing(self._item_pages()) as pages:
             async for page in pages:
                 for link in page.items:
+                    self._delivered(page, link)
                     yield link
+
+    def _item_pages(self) -> AsyncGenerator[Page, None]:
+        """The pages of a walk whose links the caller hands out one at a time, calling
+        :meth:`_delivered` for each (``async for`` here; the sync client's ``for``)."""
+        return self._iter_pages(per_item=True)
+
+    def _delivered(self, page: Page, link: CheckoutLink) -> None:
+        """Move the checkpoint past ``link`` of ``page``: it reached the caller."""
+        if self._position is not None:
+            self._position.delivered(page.page, link)
 
     def pages(self) -> AsyncGenerator[Page, None]:
         """Iterate the pages from the start page to the last, in order.
@@ -296,31 +331,49 @@ class CheckoutLinkPaginator:
         """
         return self._iter_pages()
 
-    async def _iter_pages(self) -> AsyncGenerator[Page, None]:
+    async def _iter_pages(self, per_item: bool = False) -> AsyncGenerator[Page, None]:
         walk = self._last_walk = _Walk(page=self._start_page - 1)
+        position = self._position = None if self._start is None else Position(self._start)
         remaining = self._max_items
         if remaining == 0:
             return
-        async with contextlib.aclosing(self._walk(remaining)) as pages:
+        start_page, fetch = self._start_page, self._fetch_page
+        new = None
+        if self._resume and self._start is not None:
+            start_page, fetch = await _located(self._start, fetch)
+            new = self._start.after
+            walk.page = start_page - 1
+        async with contextlib.aclosing(self._walk(remaining, start_page, fetch)) as pages:
             async for page in pages:
-                items = self._receive(walk, page)
+                if position is not None:
+                    position.enter(page.page, [link.id for link in page.items])
+                items = self._receive(walk, page, new)
                 if remaining is not None and len(items) >= remaining:
                     walk.links += remaining
                     walk.complete = len(items) == remaining and page.page >= page.max_page
-                    yield dataclasses.replace(page, items=items[:remaining])
+                    page = dataclasses.replace(page, items=items[:remaining])
+                    if position is not None and not per_item:
+                        for link in page.items:
+                            position.delivered(page.page, link)
+                    yield page
                     return
                 if remaining is not None:
                     remaining -= len(items)
                 walk.links += len(items)
                 walk.complete = page.page >= page.max_page
-                yield (
-                    page
-                    if len(items) == len(page.items)
-                    else dataclasses.replace(page, items=items)
-                )
+                if len(items) != len(page.items):
+                    page = dataclasses.replace(page, items=items)
+                if position is not None and not per_item:
+                    for link in page.items:
+                        position.delivered(page.page, link)
+                yield page
 
-    def _receive(self, walk: _Walk, page: Page) -> list[CheckoutLink]:
-        """Judge ``page``, record it in ``walk`` and return its links not yielded before."""
+    def _receive(
+        self, walk: _Walk, page: Page, new: Callable[[CheckoutLink], bool] | None = None
+    ) -> list[CheckoutLink]:
+        """Judge ``page``, record it in ``walk`` and return its links not yielded before
+        (by this walk, or, for a resumed walk, up to its checkpoint: ``new`` is False for
+        those)."""
         self._check_pagination(page)
         previous_total = walk.last_total_count
         if previous_total is None:
@@ -348,12 +401,15 @@ class CheckoutLinkPaginator:
         seen = walk.seen
         items = []
         for link in page.items:
+            if new is not None and not new(link):
+                continue  # delivered before the checkpoint this walk resumed from
             # The same link again: a join duplicate, or pushed onto this page from the
             # previous one by a link created mid-walk. It must not come out twice.
             if link.id not in seen:
                 seen.add(link.id)
                 items.append(link)
-        walk.repeats += len(page.items) - len(items)
+            else:
+                walk.repeats += 1
         self._check_progress(walk, page, fresh=bool(items or page.skipped))
         return items
 
@@ -413,10 +469,12 @@ class CheckoutLinkPaginator:
     def _pages_read(self) -> int:
         return self._last_walk.pages if self._last_walk is not None else 0
 
-    async def _walk(self, max_items: int | None) -> AsyncGenerator[Page, None]:
-        first = await self._fetch_page(self._start_page)
+    async def _walk(
+        self, max_items: int | None, start_page: int, fetch_page: FetchPage
+    ) -> AsyncGenerator[Page, None]:
+        first = await fetch_page(start_page)
         window: deque[asyncio.Task[Page]] = deque()
-        next_page = self._start_page + 1
+        next_page = start_page + 1
         last = first.max_page
         growth_cap = first.max_page + max(MAX_GROWTH_PAGES, first.max_page)
         fetched = len(first.items)
@@ -435,11 +493,11 @@ class CheckoutLinkPaginator:
                         pages_needed = math.ceil((max_items - fetched) / per_page)
                         if pages_needed <= len(window):
                             return
-                window.append(asyncio.ensure_future(self._fetch_page(next_page)))
+                window.append(asyncio.ensure_future(fetch_page(next_page)))
                 next_page += 1
 
         try:
-            if self._start_page >= last:
+            if start_page >= last:
                 yield first
                 return
             fill(on_demand=False)
@@ -476,3 +534,23 @@ async def _cancel_all(tasks: deque[asyncio.Task[Page]]) -> None:
         # which nobody will read: the walk is over.
         await asyncio.gather(*tasks, return_exceptions=True)
     tasks.clear()
+
+
+async def _located(start: Checkpoint, fetch_page: FetchPage) -> tuple[int, FetchPage]:
+    """Find where a resumed walk starts; return that page number and a ``fetch_page``
+    that hands back the page :func:`locate` read last instead of asking for it again."""
+    last: dict[int, Page] = {}
+
+    async def remember(number: int) -> Page:
+        page = await fetch_page(number)
+        last.clear()
+        last[number] = page
+        return page
+
+    number = await locate(start, remember)
+
+    async def reuse(number: int) -> Page:
+        page = last.pop(number, None)
+        return page if page is not None else await fetch_page(number)
+
+    return number, reuse

@@ -77,6 +77,13 @@ class SyncCheckoutLinkPaginator:
         """What the latest walk saw (see :attr:`CheckoutLinkPaginator.report`)."""
         return self._paginator.report
 
+    @property
+    def checkpoint(self) -> str | None:
+        """Where the latest walk stands, to pass as ``list(..., resume=checkpoint)``
+        (see :attr:`CheckoutLinkPaginator.checkpoint`); it moves with every link your
+        ``for`` loop receives, or every page ``pages()`` gives."""
+        return self._paginator.checkpoint
+
     def first_page(self) -> Page:
         """Fetch and return only the start page (``page=``, default 1)."""
         return self._loop.run(self._paginator.first_page(), what=_WHAT)
@@ -92,9 +99,12 @@ class SyncCheckoutLinkPaginator:
 
     def __iter__(self) -> Iterator[CheckoutLink]:
         # Pages cross from the loop's thread, one hand-over per page, not per link.
-        with contextlib.closing(self._loop.iterate(self._paginator.pages(), what=_WHAT)) as pages:
+        paginator = self._paginator
+        with contextlib.closing(self._loop.iterate(paginator._item_pages(), what=_WHAT)) as pages:
             for page in pages:
-                yield from page.items
+                for link in page.items:
+                    paginator._delivered(page, link)
+                    yield link
 
     def __aiter__(self) -> NoReturn:
         raise TypeError(

@@ -21,6 +21,7 @@ from .._models import CheckoutLink
 from ._listing import StreamStats, isatty, run_listing
 from ._output import link_json, link_record
 from ._redact import TOKEN_ENV
+from ._resume import ListOutput
 from ._runtime import (
     EXIT_ERROR,
     EXIT_OK,
@@ -101,14 +102,32 @@ def _print_link(link: CheckoutLink, fmt: str | None) -> None:
 
 
 def cmd_list(args: argparse.Namespace, reporter: Reporter) -> int:
-    """``list``: stream the matching links to stdout."""
+    """``list``: stream the matching links to stdout or ``--output`` (resumable with
+    ``--checkpoint``)."""
+    if args.checkpoint is not None and args.output is None:
+        raise UsageError("argument --checkpoint: needs --output FILE, which a resumed "
+                         "listing appends to")  # fmt: skip
+    if args.output is not None and args.format == "table":
+        raise UsageError("argument --output: works with --format jsonl or csv, not table")
+    opened: list[ListOutput] = []
 
-    async def run() -> None:
-        """List with a client that is closed afterwards."""
-        async with _client(args) as polar:
-            await run_listing(polar, args, reporter.warn)
+    async def run() -> StreamStats:
+        """List with a client that is closed afterwards, into ``--output`` if given
+        (opened once the client's arguments are checked)."""
+        client = _client(args)
+        if args.output is not None:
+            fmt = args.format or "jsonl"
+            opened.append(ListOutput.open(args.output, args.checkpoint, fmt))
+        async with client as polar:
+            return await run_listing(polar, args, reporter.warn, *opened)
 
-    _run(run())
+    try:
+        stats: StreamStats = _run(run())
+    finally:
+        for target in opened:
+            target.close()
+    if opened and stats.complete:
+        opened[0].finish()  # the next run starts afresh
     return EXIT_OK
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from .._client import Polar
 from .._query import MAX_LIMIT
@@ -22,6 +23,7 @@ from ._output import (
     make_writer,
     rich_available,
 )
+from ._resume import ListOutput
 from ._runtime import UsageError
 
 __all__ = [
@@ -45,15 +47,18 @@ class ListRequest:
     limit: int = MAX_LIMIT
     max_items: int | None = None
     concurrency: int | None = None
+    resume: str | None = None
 
 
 @dataclass
 class StreamStats:
-    """What a listing did: links written, pages fetched, and the server's total."""
+    """What a listing did: links written, pages fetched, the server's total, and whether
+    it reached the end of the list (not stopped by ``max_items``)."""
 
     links: int = 0
     pages: int = 0
     total_count: int = 0
+    complete: bool = False
 
 
 async def stream_links(
@@ -62,6 +67,7 @@ async def stream_links(
     writer: LinkWriter,
     progress: ProgressReporter,
     warn: Callable[[str], None],
+    after_page: Callable[[str | None], None] | None = None,
 ) -> StreamStats:
     """List the links ``request`` selects and write them page by page; return stats.
 
@@ -69,7 +75,8 @@ async def stream_links(
     ahead with up to ``concurrency`` in flight), each link id at most once, and the walk
     stops as soon as ``max_items`` links are written. Items that cannot be read, and a
     walk that may have missed links (``paginator.report``), are reported through
-    ``warn``. The caller closes ``writer`` and ``progress``.
+    ``warn``. ``after_page`` gets the walk's checkpoint once each page is written. The
+    caller closes ``writer`` and ``progress``.
     """
     paginator = polar.checkout_links.list(
         organization_id=request.organization_ids or None,
@@ -78,6 +85,7 @@ async def stream_links(
         limit=request.limit,
         max_items=request.max_items,
         concurrency=request.concurrency,
+        resume=request.resume,
     )
     stats = StreamStats()
     async with contextlib.aclosing(paginator.pages()) as pages:
@@ -92,8 +100,12 @@ async def stream_links(
             for skipped in page.skipped:
                 warn(f"page {page.page}: skipped an item that could not be read: {skipped.reason}")
             writer.write_page(page.items)
+            if after_page is not None:
+                after_page(paginator.checkpoint)
             progress.advance(len(page.items))
             stats.links += len(page.items)
+            budget_left = request.max_items is None or stats.links < request.max_items
+            stats.complete = not page.has_next and budget_left
     report = paginator.report
     if report is not None and report.may_have_missed:
         warn(f"links may be missing: {'; '.join(report.reasons())}; run the listing again")
@@ -151,14 +163,35 @@ def output_choice(args: argparse.Namespace) -> tuple[str, TableLayout]:
 
 
 async def run_listing(
-    polar: Polar, args: argparse.Namespace, warn: Callable[[str], None]
+    polar: Polar,
+    args: argparse.Namespace,
+    warn: Callable[[str], None],
+    target: ListOutput | None = None,
 ) -> StreamStats:
-    """Run :func:`stream_links` for a command line, with its writer and progress bar."""
+    """Run :func:`stream_links` for a command line, with its writer and progress bar.
+
+    The links go to stdout, or to ``target`` (``--output``: JSONL unless ``--format``
+    says otherwise), which with a checkpoint file continues where the last run of the
+    same command stopped; the caller opens and finishes ``target``.
+    """
     fmt, layout = output_choice(args)
+    request = list_request(args)
+    stream: TextIO = sys.stdout
+    if target is not None:
+        assert target.stream is not None
+        fmt, stream = target.fmt, target.stream
+        request = dataclasses.replace(request, resume=target.resume)
     progress = make_progress(sys.stderr, enabled=_progress_wanted(args, fmt))
-    writer = make_writer(fmt, sys.stdout, layout)
+    writer = make_writer(fmt, stream, layout, header=target is None or not target.header_written)
     try:
-        stats = await stream_links(polar, list_request(args), writer, progress, warn)
+        stats = await stream_links(
+            polar,
+            request,
+            writer,
+            progress,
+            warn,
+            after_page=None if target is None else target.save,
+        )
     finally:
         progress.close()
     writer.close()  # after the bar is gone: a table is printed here

@@ -192,10 +192,11 @@ def csv_row(link: CheckoutLink) -> list[str]:
 class CsvWriter:
     """A header line, then one flat row per link (see :data:`CSV_COLUMNS`)."""
 
-    def __init__(self, stream: TextIO) -> None:
-        """Write to ``stream``; the header goes out with the first page."""
+    def __init__(self, stream: TextIO, *, header: bool = True) -> None:
+        """Write to ``stream``; the header goes out with the first page, unless
+        ``header=False`` (appending to rows written before)."""
         self._stream = stream
-        self._wrote_header = False
+        self._wrote_header = not header
 
     def write_page(self, links: Sequence[CheckoutLink]) -> None:
         """Write the page's rows (and the header before the first page), in one write."""
@@ -359,13 +360,15 @@ def link_record(link: CheckoutLink) -> str:
     )
 
 
-def make_writer(fmt: str, stream: TextIO, layout: TableLayout = TableLayout()) -> LinkWriter:
+def make_writer(
+    fmt: str, stream: TextIO, layout: TableLayout = TableLayout(), *, header: bool = True
+) -> LinkWriter:
     """Return the writer for ``fmt`` (one of :data:`LIST_FORMATS`) on ``stream``; a
-    table is drawn as ``layout`` says."""
+    table is drawn as ``layout`` says; ``header=False`` leaves out the CSV header."""
     if fmt == "jsonl":
         return JsonlWriter(stream)
     if fmt == "csv":
-        return CsvWriter(stream)
+        return CsvWriter(stream, header=header)
     if fmt == "table":
         return TableWriter(stream, layout)
     raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(LIST_FORMATS)}")

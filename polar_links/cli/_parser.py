@@ -34,6 +34,7 @@ from ._commands import (
     cmd_serve,
     cmd_update,
 )
+from ._load import cmd_load
 from ._output import CSV_COLUMNS, DEFAULT_TABLE_COLUMNS, LINK_FORMATS, LIST_FORMATS
 from ._redact import TOKEN_ENV, Secrets
 from ._runtime import (
@@ -140,8 +141,8 @@ def _columns_arg(text: str) -> tuple[str, ...]:
     return names
 
 
-def _listing_options(parser: argparse.ArgumentParser) -> None:
-    """Add the paging, format and progress options of ``list`` and ``demo``."""
+def _limit_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--limit``: links per page."""
     parser.add_argument(
         "--limit",
         type=int_type(1, MAX_LIMIT),
@@ -149,18 +150,39 @@ def _listing_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"links per page, 1..{MAX_LIMIT} (default {MAX_LIMIT}: fewest requests)",
     )
-    parser.add_argument(
-        "--max-items",
-        type=int_type(1),
-        metavar="N",
-        help="stop after N links, N >= 1 (default: all)",
-    )
+
+
+def _concurrency_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--concurrency``: page requests in flight."""
     parser.add_argument(
         "--concurrency",
         type=int_type(1, MAX_CONCURRENCY),
         metavar="N",
         help=f"page requests in flight, 1..{MAX_CONCURRENCY} (default {DEFAULT_CONCURRENCY})",
     )
+
+
+def _org_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--org`` (repeatable): only links of these organizations."""
+    parser.add_argument(
+        "--org",
+        action="append",
+        metavar="ID",
+        type=uuid_arg,
+        help="only links of this organization (repeatable: any of them)",
+    )
+
+
+def _listing_options(parser: argparse.ArgumentParser) -> None:
+    """Add the paging, format and progress options of ``list`` and ``demo``."""
+    _limit_option(parser)
+    parser.add_argument(
+        "--max-items",
+        type=int_type(1),
+        metavar="N",
+        help="stop after N links, N >= 1 (default: all)",
+    )
+    _concurrency_option(parser)
     parser.add_argument(
         "--format",
         choices=LIST_FORMATS,
@@ -306,13 +328,7 @@ def build_parser(secrets: Secrets) -> argparse.ArgumentParser:
         return sub
 
     lst = add("list", cmd_list, "Stream every matching checkout link.", parents=[connection])
-    lst.add_argument(
-        "--org",
-        action="append",
-        metavar="ID",
-        type=uuid_arg,
-        help="only links of this organization (repeatable: any of them)",
-    )
+    _org_option(lst)
     lst.add_argument(
         "--product",
         action="append",
@@ -329,6 +345,16 @@ def build_parser(secrets: Secrets) -> argparse.ArgumentParser:
         f"{', '.join(SORTING_VALUES)}; '-' means descending (default: created_at)",
     )
     _listing_options(lst)
+    lst.add_argument(
+        "-o", "--output", metavar="FILE", help="write the links to FILE instead of stdout"
+    )
+    lst.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="with --output: record after each page where the listing stands; if FILE "
+        "exists, continue from it and append (run the same command again after Ctrl-C); "
+        "removed once the listing reaches the end of the list",
+    )
 
     get = add("get", cmd_get, "Print one checkout link.", parents=[connection])
     get.add_argument("id", type=uuid_arg, help="the checkout link's id")
@@ -400,6 +426,46 @@ def build_parser(secrets: Secrets) -> argparse.ArgumentParser:
     serve.add_argument(
         "-v", "--verbose", action="store_true", help="log the polar_links debug records to stderr"
     )
+
+    load = add(
+        "load",
+        cmd_load,
+        "Mirror checkout links into a local DuckDB file with the dlt source (needs "
+        "polar-links[dlt]): one full scan, in loads of --pages-per-load pages; an "
+        "interrupted scan is continued by the next run; links gone from the API are "
+        "deleted once a scan completes.",
+        parents=[connection],
+    )
+    load.add_argument(
+        "--duckdb",
+        metavar="FILE",
+        default="polar_links.duckdb",
+        help="the DuckDB file (default polar_links.duckdb; created if missing)",
+    )
+    load.add_argument(
+        "--dataset", default="polar", help="the schema the tables go in (default polar)"
+    )
+    load.add_argument(
+        "--pipelines-dir",
+        metavar="DIR",
+        help="dlt's working folder for this pipeline (default: FILE.dlt next to the file)",
+    )
+    load.add_argument(
+        "--pages-per-load",
+        type=int_type(1),
+        default=50,
+        metavar="N",
+        help="pages each load reads before it commits (default 50)",
+    )
+    _limit_option(load)
+    _org_option(load)
+    _concurrency_option(load)
+    load.add_argument(
+        "--demo",
+        action="store_true",
+        help="load from an in-process bundled test server (no token, no network)",
+    )
+    _server_options(load, default_links=1000)
 
     demo = add(
         "demo",
