@@ -176,7 +176,7 @@ class Checkpoint:
         if made.filters != binding.filters:
             raise InvalidArgumentValueError(
                 "resume checkpoint was made with other organization_id/product_id filters "
-                "than this walk: a checkpoint only resumes the same list call"
+                "(or extra_query) than this walk: a checkpoint only resumes the same list call"
             )
         ids = frozenset(
             wire.ids[i : i + _DIGEST_BYTES] for i in range(0, len(wire.ids), _DIGEST_BYTES)

@@ -297,3 +297,10 @@ async def test_resume_with_several_product_ids_matches_the_uninterrupted_walk(
     assert first.total_count > len(whole)  # duplicate rows were served
     before, checkpoint = await walk_killed_after(polar, pages, extra, **options)
     assert before + await resumed(polar, checkpoint, **options) == whole
+
+
+async def test_a_checkpoint_is_bound_to_extra_query_too(polar: Polar) -> None:
+    checkpoint = polar.checkout_links.list(extra_query={"flag": "1"}).checkpoint
+    polar.checkout_links.list(extra_query={"flag": "1"}, resume=checkpoint)
+    with pytest.raises(InvalidArgumentError, match=r"filters \(or extra_query\)"):
+        polar.checkout_links.list(resume=checkpoint)
