@@ -349,6 +349,7 @@ class CheckoutLinkPaginator:
                     position.enter(page.page, [link.id for link in page.items])
                 items = self._receive(walk, page, new)
                 if remaining is not None and len(items) >= remaining:
+                    walk.seen.difference_update(link.id for link in items[remaining:])
                     walk.links += remaining
                     walk.complete = len(items) == remaining and page.page >= page.max_page
                     page = dataclasses.replace(page, items=items[:remaining])

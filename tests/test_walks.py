@@ -216,6 +216,9 @@ async def test_a_walk_stopped_by_max_items_is_not_complete(polar: Polar) -> None
     report = paginator.report
     assert report is not None
     assert (report.pages, report.links, report.complete, report.unseen) == (2, 10, False, None)
+    # The walk's state holds the ids it yielded, not the ones cut by max_items.
+    assert paginator._last_walk is not None
+    assert (paginator._last_walk.page, len(paginator._last_walk.seen)) == (2, 10)
 
 
 @pytest.mark.polar_server(links=LINKS, seed=0)
