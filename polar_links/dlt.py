@@ -307,8 +307,10 @@ def load_links(
     return their ``LoadInfo``. Continues a scan an earlier run left unfinished.
 
     ``source_options`` are :func:`polar_source`'s. ``loader_file_format``: dlt's
-    (default: ``jsonl`` where the destination takes it, as DuckDB does, where it loads
-    ~8x faster than DuckDB's default ``insert_values``; else the destination's own). If
+    (default: ``jsonl`` where the destination takes it, as DuckDB does, where a scan
+    of 5,000 links took 3.3x less time and a twelfth of the peak memory than with
+    DuckDB's default ``insert_values``: ``nox -s bench -- --only dlt``; else the
+    destination's own). If
     a load fails, the exception propagates; the loads before it stay committed and the
     next call continues after them.
     """
