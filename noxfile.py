@@ -133,6 +133,16 @@ def redis(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def dlt(session: nox.Session) -> None:
+    """The dlt source (tests_dlt/): into DuckDB, and into a real PostgreSQL server started
+    by the tests from Debian's package (``apt-get install postgresql``; a missing one
+    fails the session). One Python only: the source is pure Python over the SDK, which
+    ``tests`` checks on every version."""
+    session.install("-e", ".[test,dlt]", "dlt[postgres]")
+    session.run("pytest", "tests_dlt", *session.posargs)
+
+
+@nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.install("ruff>=0.6")
@@ -143,7 +153,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".[lint,test,redis]")
+    session.install("-e", ".[lint,test,redis,dlt]")
     session.run("mypy", "--strict", "polar_links")
 
 
