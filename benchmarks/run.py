@@ -10,8 +10,9 @@ tables to ``benchmarks/results/latest.md`` and between the BENCH markers of
     nox -s bench            # or: python -m benchmarks.run [--sizes 5000,50000] [--latencies 0,100]
     nox -s bench -- --write # record the results in the tracked files
 
-It runs the rate-budget benchmark (``benchmarks/budget.py``) first; ``--only walks`` or
-``--only budget`` runs one of the two.
+It runs the rate-budget benchmark (``benchmarks/budget.py``) and the backend load
+benchmark (``benchmarks/backend.py``) first; ``--only walks``, ``--only budget`` or
+``--only backend`` runs one of them.
 """
 
 from __future__ import annotations
@@ -424,9 +425,10 @@ def main() -> int:
     parser.add_argument("--drift-rounds", type=int, default=7)
     parser.add_argument(
         "--only",
-        choices=["walks", "budget", "dlt"],
-        help="run one suite: the walks above, the rate budget (benchmarks/budget.py), or "
-        "the dlt load into DuckDB (benchmarks/dlt_load.py, only run when asked for)",
+        choices=["walks", "budget", "backend", "dlt"],
+        help="run one suite: the walks above, the rate budget (benchmarks/budget.py), a web "
+        "backend under load (benchmarks/backend.py), or the dlt load into DuckDB "
+        "(benchmarks/dlt_load.py, only run when asked for)",
     )
     args = parser.parse_args()
     status = 0
@@ -434,11 +436,17 @@ def main() -> int:
         from benchmarks import dlt_load
 
         return dlt_load.main(["--write"] if args.write else [])
-    if args.only != "walks":
+    if args.only in (None, "budget"):
         from benchmarks import budget
 
         status = budget.main(["--write"] if args.write else [])
         if args.only == "budget":
+            return status
+    if args.only in (None, "backend"):
+        from benchmarks import backend
+
+        status = backend.main(["--write"] if args.write else []) or status
+        if args.only == "backend":
             return status
     runs = measure(
         [int(s) for s in args.sizes.split(",")], [int(s) for s in args.latencies.split(",")]

@@ -157,15 +157,17 @@ class Throttle:
     def expected_wait(self, ahead: int = 0) -> float:
         """Seconds an :meth:`acquire` called now, behind ``ahead`` others already
         waiting, would wait, as far as this process can tell (0.0: none): the cooldown
-        after a 429, or the budget's wait. A lower bound while the budget waits for
-        answers still in flight (they may come at any moment)."""
+        after a 429, or the budget's wait. While the window is full of requests still
+        in flight, at least ``per`` seconds: an answer may come at any moment, and its
+        request leaves the window ``per`` seconds after it."""
         now = self._clock()
         pause = max(0.0, self._cooldown_until - now)
         budget = self._budget
         if budget is None:
             return pause
         wait, on_release = budget.wait(now)
-        return max(pause, 0.0 if on_release else wait, budget.wait_behind(now, ahead))
+        window = min(wait, budget.limit.per) if on_release else wait
+        return max(pause, window, budget.wait_behind(now, ahead))
 
     async def aclose(self) -> None:
         """Release what the throttle holds (nothing for a local one)."""

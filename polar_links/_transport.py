@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import platform
 import ssl as ssl_module
 import time
@@ -127,7 +128,8 @@ class Transport:
         self._ssl = ssl
         self._connection_limit = connection_limit
         self._allow_insecure_http = allow_insecure_http
-        self._waiting = 0  # bounded calls waiting for the throttle
+        self._waiting = 0  # calls waiting for the throttle
+        self._pause_started = asyncio.Event()  # set (and replaced) when a 429 pause starts
         self._closed = False
         #: The event loop this transport was first used in: the only one it works in.
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -262,7 +264,7 @@ class Transport:
                 outcome = result.failure
             decision = decide(rules, state, outcome, time.monotonic())
             if decision.cool_down is not None:
-                self.throttle.cool_down(decision.cool_down)
+                self._cool_down(decision.cool_down)
             retry_in = decision.wait if decision.verdict is Verdict.RETRY else None
             self._log(method, shown, result, sent, started, retry_in)
             if decision.verdict is Verdict.DONE and isinstance(result, Response):
@@ -278,46 +280,79 @@ class Transport:
 
     async def _acquire(self, call: _Call, state: RetryState, sent: int) -> Slot:
         """Wait for the throttle, within what the call allows: fail at once when the
-        429 pause or the rate limit would hold it longer than its bound or patience."""
-        now = time.monotonic()
-        remaining = None if call.deadline is None else call.deadline - now
-        pause = self.throttle.cooldown_remaining()
-        if pause > 0:
-            since_first = 0.0 if state.first_limited is None else now - state.first_limited
-            patience = self.backoff.max_rate_limit_wait - since_first
-            if pause > patience or (remaining is not None and pause > remaining):
-                limit = (
-                    f"this call's call_timeout={call.options.call_timeout:g} s leaves "
-                    f"{max(remaining, 0.0):.1f} s"
-                    if remaining is not None and remaining < patience
-                    else "its patience with 429s (Backoff.max_rate_limit_wait="
-                    f"{self.backoff.max_rate_limit_wait:g} s) leaves {max(patience, 0.0):.1f} s"
-                )
-                raise RateLimitError(
-                    retry_after=pause,
-                    reason=(
-                        f"not sent: this client is pausing for {pause:.1f} s more after a "
-                        f"429 from the server, and {limit}"
-                    ),
-                    status_code=429,
-                    body=None,
-                    method=call.method,
-                    url=str(call.url),
-                )
-        if remaining is None:
-            return await self.throttle.acquire()
-        expected = self.throttle.expected_wait(ahead=self._waiting)
-        if expected >= remaining:  # no time would be left for the request itself
-            raise call.out_of_time("budget", expected, sent)
+        429 pause or the rate limit would hold it longer than its bound or patience,
+        also when a pause starts (or grows) while it waits."""
+        self._check_pause(call, state)
+        remaining = call.remaining()
+        if remaining is not None:
+            expected = self.throttle.expected_wait(ahead=self._waiting)
+            if expected >= remaining:  # no time would be left for the request itself
+                raise call.out_of_time("budget", expected, sent)
         # Counted from now, not from when the throttle sees it: calls that start
         # together each see the ones before them.
         self._waiting += 1
+        acquiring = asyncio.ensure_future(self.throttle.acquire())
         try:
-            return await asyncio.wait_for(self.throttle.acquire(), max(remaining, 0.0))
-        except asyncio.TimeoutError:
-            raise call.out_of_time("budget", None, sent) from None
+            while True:
+                paused = asyncio.ensure_future(self._pause_started.wait())
+                done, _ = await asyncio.wait(
+                    {acquiring, paused},
+                    timeout=call.remaining(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                paused.cancel()
+                if acquiring in done:
+                    return acquiring.result()
+                self._check_pause(call, state)  # a new pause, or the bound ran out in one
+                if paused not in done:
+                    raise call.out_of_time("budget", None, sent)
+        except BaseException:
+            if acquiring.done() and not acquiring.cancelled() and not acquiring.exception():
+                acquiring.result().release()  # taken just as the call gave up
+            elif not acquiring.done():
+                acquiring.cancel()
+                await asyncio.wait({acquiring})
+            raise
         finally:
             self._waiting -= 1
+
+    def _check_pause(self, call: _Call, state: RetryState) -> None:
+        """Raise RateLimitError if the client's pause after a 429 lasts longer than the
+        call may wait (its bound, or its patience with 429s)."""
+        pause = self.throttle.cooldown_remaining()
+        if pause <= 0:
+            return
+        now = time.monotonic()
+        remaining = call.remaining()
+        since_first = 0.0 if state.first_limited is None else now - state.first_limited
+        patience = self.backoff.max_rate_limit_wait - since_first
+        if pause <= patience and (remaining is None or pause <= remaining):
+            return
+        limit = (
+            f"this call's call_timeout={call.options.call_timeout:g} s leaves "
+            f"{max(remaining, 0.0):.1f} s"
+            if remaining is not None and remaining < patience
+            else "its patience with 429s (Backoff.max_rate_limit_wait="
+            f"{self.backoff.max_rate_limit_wait:g} s) leaves {max(patience, 0.0):.1f} s"
+        )
+        raise RateLimitError(
+            retry_after=pause,
+            reason=(
+                f"not sent: this client is pausing for {pause:.1f} s more after a 429 from "
+                f"the server, and {limit}"
+            ),
+            status_code=429,
+            body=None,
+            method=call.method,
+            url=str(call.url),
+        )
+
+    def _cool_down(self, seconds: float) -> None:
+        """Pause every request of the client, and wake the calls waiting for the
+        throttle so that each checks the new pause against its own limits."""
+        self.throttle.cool_down(seconds)
+        self._pause_started.set()
+        self._pause_started = asyncio.Event()
 
     async def _attempt(
         self, session: aiohttp.ClientSession, call: _Call, body: bytes | None, attempts: int
@@ -336,7 +371,13 @@ class Transport:
                 method,
                 url,
                 body,
-                aiohttp.ClientTimeout(total=total, sock_connect=connect),
+                aiohttp.ClientTimeout(
+                    total=total,
+                    sock_connect=connect,
+                    # aiohttp rounds a timeout of 5 s or more up to a whole second; a
+                    # bounded call needs it to fire on time.
+                    **({} if call.deadline is None else {"ceil_threshold": math.inf}),
+                ),
                 call.options.extra_headers,
             )
         except PolarError as exc:  # the answer cannot be used: the same would come again
@@ -497,9 +538,16 @@ class _Call:
 
     @property
     def deadline(self) -> float | None:
-        """When the whole call must be over (monotonic seconds), or None."""
+        """When the SDK stops waiting for this call (monotonic seconds), or None: a
+        little before its bound (2%, at most 0.1 s), so that a busy event loop, whose
+        timers fire late, does not push the call past it."""
         bound = self.options.call_timeout
-        return None if bound is None else self.started + bound
+        return None if bound is None else self.started + bound - min(bound * 0.02, 0.1)
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (0.0 once past it), or None: no bound."""
+        deadline = self.deadline
+        return None if deadline is None else max(deadline - time.monotonic(), 0.0)
 
     def out_of_time(self, reason: str, wait: float | None, attempts: int) -> CallTimeoutError:
         """The error for a call that cannot finish within its call_timeout, after

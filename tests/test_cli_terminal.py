@@ -392,11 +392,11 @@ def test_the_benchmarks_write_tracked_files_only_when_asked(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.syspath_prepend(str(ROOT))
-    from benchmarks import budget
+    from benchmarks import backend, budget
     from benchmarks import run as bench
 
     files = []
-    for module, doc_name in ((bench, "PERF_DOC"), (budget, "DOC")):
+    for module, doc_name in ((bench, "PERF_DOC"), (budget, "DOC"), (backend, "DOC")):
         results, doc = tmp_path / f"{module.__name__}.md", tmp_path / f"{module.__name__}.doc"
         results.write_text("old results\n")
         doc.write_text(f"before\n{module.START}\nold\n{module.END}\nafter\n")
