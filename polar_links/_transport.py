@@ -283,6 +283,12 @@ class Transport:
         429 pause or the rate limit would hold it longer than its bound or patience,
         also when a pause starts (or grows) while it waits."""
         self._check_pause(call, state)
+        if (
+            call.deadline is None
+            and self.throttle.limit is None
+            and self.throttle.cooldown_remaining() <= 0
+        ):
+            return await self.throttle.acquire()  # nothing to wait for, no bound to keep
         remaining = call.remaining()
         if remaining is not None:
             expected = self.throttle.expected_wait(ahead=self._waiting)
