@@ -195,10 +195,23 @@ MUTATION_MODULES: dict[str, list[str]] = {
         "tests/test_argument_messages.py",
     ],
     "_requests.py": ["tests/test_link_fields.py", "tests/test_crud.py"],
-    "_options.py": ["tests/test_options.py", "tests/test_raw_responses.py"],
-    "_retry.py": ["tests/test_retry_policy.py", "tests/test_retries.py"],
+    "_options.py": [
+        "tests/test_options.py",
+        "tests/test_raw_responses.py",
+        "tests/test_call_bound.py",
+        "tests/test_sentinels.py",
+    ],
+    "_retry.py": [
+        "tests/test_retry_policy.py",
+        "tests/test_retries.py",
+        "tests/test_retry_edges.py",
+    ],
     "_ratelimit.py": ["tests/test_ratelimit.py", "tests/test_retries.py"],
-    "_pagination.py": ["tests/test_pagination.py", "tests/test_walks.py"],
+    "_pagination.py": [
+        "tests/test_pagination.py",
+        "tests/test_walks.py",
+        "tests/test_prefetch.py",
+    ],
     "_decoding.py": ["tests/test_decoding.py", "tests/test_decoding_http.py"],
     "_transport.py": [
         "tests/test_client.py",

@@ -1,0 +1,86 @@
+"""Which pages a walk requests, and when: no page before the consumer asks for it with
+``concurrency=1``, no page ``max_items`` will not need, no page after one that says it
+is the last, and no request task left running once the walk is closed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aioresponses import CallbackResult, aioresponses
+from yarl import URL
+
+from polar_links import Polar
+
+from . import factories as f
+from .conftest import LIST_URL
+from .test_pagination import serve_pages
+
+
+async def test_with_concurrency_one_the_next_page_waits_for_the_consumer(
+    polar: Polar, api: aioresponses
+) -> None:
+    items = [f.link() for _ in range(30)]
+    requested = serve_pages(api, items, per_page=10)
+    pages = polar.checkout_links.list(limit=10, concurrency=1).pages()
+    try:
+        first = await anext(pages)
+        assert first.page == 1
+        await asyncio.sleep(0.05)  # the consumer is busy: nothing may go out meanwhile
+        assert requested == [1]
+        second = await anext(pages)
+        assert second.page == 2
+        await asyncio.sleep(0.05)
+        assert requested == [1, 2]
+    finally:
+        await pages.aclose()
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 4, 8])
+async def test_max_items_35_with_limit_10_requests_exactly_pages_1_to_4(
+    api: aioresponses, concurrency: int
+) -> None:
+    items = [f.link() for _ in range(100)]
+    requested = serve_pages(api, items, per_page=10)
+    async with Polar("t", base_url="https://polar.test", concurrency=concurrency) as polar:
+        got = await polar.checkout_links.list(limit=10, max_items=35).collect()
+        await asyncio.sleep(0.05)  # a needless prefetch would have gone out by now
+    assert [link.id for link in got] == [i["id"] for i in items[:35]]
+    assert sorted(requested) == [1, 2, 3, 4]
+
+
+async def test_a_page_whose_max_page_is_its_own_number_ends_the_walk(
+    polar: Polar, api: aioresponses
+) -> None:
+    # Page 1 says 5 pages; page 2 says it is the last (the list shrank): the walk ends.
+    items = [f.link() for _ in range(50)]
+    requested: list[int] = []
+
+    async def answer(url: URL, **kwargs: Any) -> CallbackResult:
+        page = int(url.query["page"])
+        requested.append(page)
+        max_page = 5 if page == 1 else 2
+        chunk = items[(page - 1) * 10 : page * 10]
+        body = f.list_body(chunk, total_count=10 * max_page, max_page=max_page)
+        return CallbackResult(body=f.to_bytes(body), content_type="application/json")
+
+    api.get(LIST_URL, callback=answer, repeat=True)
+    pages = [p async for p in polar.checkout_links.list(limit=10, concurrency=1).pages()]
+    assert [p.page for p in pages] == [1, 2]
+    assert requested == [1, 2]
+    assert [i.id for p in pages for i in p.items] == [i["id"] for i in items[:20]]
+
+
+async def test_closing_a_walk_leaves_no_request_task_behind(api: aioresponses) -> None:
+    items = [f.link() for _ in range(60)]
+    serve_pages(api, items, per_page=5, delays=dict.fromkeys(range(2, 13), 0.5))
+    async with Polar("t", base_url="https://polar.test", concurrency=4) as polar:
+        pages = polar.checkout_links.list(limit=5).pages()
+        first = await anext(pages)
+        assert first.page == 1
+        await asyncio.sleep(0.01)  # the prefetches are waiting for their answers
+        await pages.aclose()
+        # aclose() returned: every prefetch was cancelled and waited for, none pending.
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert [t for t in others if not t.done()] == []
