@@ -233,7 +233,10 @@ MUTATION_MODULES: dict[str, list[str]] = {
         "tests/test_call_bound.py",
         "tests/test_error_bodies.py",
         "tests/test_raw_responses.py",
-        "tests/test_transport.py",
+        "tests/test_redirects.py",
+        "tests/test_response_bodies.py",
+        "tests/test_connection_pool.py",
+        "tests/test_debug_log.py",
     ],
 }
 #: One line per equivalent mutant: ``module  mutant-id  why it is equivalent``.
