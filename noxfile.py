@@ -210,6 +210,7 @@ MUTATION_MODULES: dict[str, list[str]] = {
         "tests/test_ratelimit.py",
         "tests/test_retries.py",
         "tests/test_call_bound.py",
+        "tests/test_rate_limit_waits.py",
     ],
     "_pagination.py": [
         "tests/test_pagination.py",

@@ -1,0 +1,101 @@
+"""How long a request would wait for the client-side budget, as the transport asks it
+before a call with a ``call_timeout`` (it fails at once when the wait leaves no time):
+the 429 pause, the burst spacing behind the calls already waiting, and a window full of
+answered requests. Virtual clock; times are exact binary fractions."""
+
+from __future__ import annotations
+
+import asyncio
+
+from polar_links import RateLimit
+from polar_links._ratelimit import Throttle
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_without_a_budget_only_the_429_pause_is_waited() -> None:
+    clock = Clock()
+    throttle = Throttle(None, clock)
+    assert throttle.expected_wait() == 0.0
+    assert throttle.expected_wait(ahead=5) == 0.0
+    throttle.cool_down(3.0)
+    assert throttle.expected_wait() == 3.0
+    clock.now = 1.0
+    assert throttle.expected_wait() == 2.0
+    clock.now = 5.0
+    assert throttle.expected_wait() == 0.0
+
+
+async def test_each_call_waiting_ahead_adds_one_interval() -> None:
+    clock = Clock()
+    throttle = Throttle(RateLimit(requests=4, per=1.0, burst=1), clock)  # 0.25 s apart
+    assert throttle.expected_wait() == 0.0
+    assert throttle.expected_wait(ahead=3) == 0.75
+    (await throttle.acquire()).release()
+    assert throttle.expected_wait() == 0.25
+    assert throttle.expected_wait(ahead=2) == 0.75
+    clock.now = 0.125
+    assert throttle.expected_wait() == 0.125
+    assert throttle.expected_wait(ahead=1) == 0.375
+
+
+async def test_a_burst_leaves_at_once_before_the_spacing_applies() -> None:
+    clock = Clock()
+    throttle = Throttle(RateLimit(requests=4, per=1.0, burst=2), clock)
+    assert throttle.expected_wait(ahead=1) == 0.0  # two may leave back to back
+    assert throttle.expected_wait(ahead=2) == 0.25
+    await throttle.acquire()
+    assert throttle.expected_wait() == 0.0
+    assert throttle.expected_wait(ahead=1) == 0.25
+
+
+async def test_a_window_full_of_answered_requests_waits_for_the_oldest_to_leave_it() -> None:
+    clock = Clock()
+    throttle = Throttle(RateLimit(requests=2, per=1.0, burst=2), clock)
+    first, second = await throttle.acquire(), await throttle.acquire()
+    clock.now = 0.25
+    first.release()
+    clock.now = 0.5
+    second.release()
+    # Both answered: the first leaves the window at 1.25 s, 0.75 s from now.
+    assert throttle.expected_wait() == 0.75
+    throttle.cool_down(2.0)
+    assert throttle.expected_wait() == 2.0  # the longer of the pause and the budget
+
+
+async def test_a_window_full_of_requests_in_flight_is_a_lower_bound_of_the_burst_wait() -> None:
+    clock = Clock()
+    throttle = Throttle(RateLimit(requests=2, per=1.0, burst=2), clock)
+    await throttle.acquire()
+    await throttle.acquire()
+    clock.now = 0.25
+    # No answer yet: one may come at any moment, so only the burst spacing counts.
+    assert throttle.expected_wait() == 0.25
+
+
+async def test_a_leased_slot_expiring_as_the_oldest_answer_does_waits_for_the_window() -> None:
+    clock = Clock()
+    throttle = Throttle(RateLimit(requests=2, per=1.0, burst=2), clock, lease=0.5)
+    await throttle.acquire()  # never released: counts until 0.5 s (its lease) + 1 s
+    answered = await throttle.acquire()
+    clock.now = 0.5
+    answered.release()  # counts until 1.5 s too
+    # No answer can come to shorten it: both leave the window at 1.5 s, 1 s from now.
+    assert throttle.expected_wait() == 1.0
+
+
+async def test_a_slot_never_released_frees_its_place_after_the_lease() -> None:
+    throttle = Throttle(RateLimit(requests=1, per=0.05, burst=1), lease=0.1)
+    await throttle.acquire()  # lost: never released
+    started = asyncio.get_running_loop().time()
+    # The window is full of a request in flight: acquire waits for an answer that never
+    # comes, then for the lease (0.1 s) and the window (0.05 s), and goes ahead.
+    await asyncio.wait_for(throttle.acquire(), 5)
+    waited = asyncio.get_running_loop().time() - started
+    assert 0.1 <= waited < 2.0
