@@ -88,7 +88,13 @@ def measure(links: int, rounds: int) -> dict[str, float]:
                 if result["items"] != links:
                     raise RuntimeError(f"{name} walk yielded {result['items']} of {links} links")
                 times[name].append(result["seconds"])
-                print(f"{links} links, {name:<5} walk {result['seconds']:.3f} s", flush=True)
+                cpu = result["cpu_user_s"] + result["cpu_sys_s"]
+                print(
+                    f"{links} links, {name:<5} walk {result['seconds']:.3f} s "
+                    f"(walk process CPU {cpu:.3f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     finally:
         clean.close()
         drifting.close()
