@@ -24,6 +24,11 @@ by a walk over the models' field types (:func:`msgspec.structs.fields`), which k
 which fields are required. msgspec's error messages are never parsed; they only appear
 in reasons meant for people.
 
+Drift seen before is cheaper still: the kinds met so far, with the keys their objects
+had, are captured by structs built for them, and a page whose drift is all of that
+kind decodes in one call into such shells (an object with a key not seen yet fails it,
+and the page takes the path above, which learns the key: no key is ever lost).
+
 Bodies of ``OFF_LOOP_BYTES`` or more are decoded in a worker thread, item by item
 (:func:`decode_list_async`), so that a huge page does not stall the event loop.
 """
@@ -111,6 +116,14 @@ class _Unseen(msgspec.Struct, kw_only=True, gc=False):
     """Base of the placeholders that stand, in a batch, for a kind the models lack."""
 
 
+#: Keys remembered per unknown kind; an object with more is never captured.
+_MAX_CAPTURED_KEYS = 256
+
+
+class _Captured(msgspec.Struct, kw_only=True, gc=False):
+    """Base of structs that capture, key by key, an object of a kind the models lack."""
+
+
 class _Variants:
     """One union of tagged structs (a price, a benefit, a discount): its tag field,
     the classes by tag, its ``Unknown*`` class, and decoders for batches."""
@@ -130,6 +143,10 @@ class _Variants:
         self.one_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(known_union)
         self.plans: dict[Any, Convert] = {}
         self._seen: dict[str, type] = {}
+        self._keys: dict[str, list[str]] = {}
+        #: The known variants and the captured kinds; ``version`` counts its changes.
+        self.captured_union: Any = known_union
+        self.version = 0
         self._lock = threading.Lock()
         self.batch_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_list_of(known_union))
         self.unknowns_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
@@ -158,6 +175,49 @@ class _Variants:
 
     def wrap(self, data: dict[str, Any]) -> Any:
         return self.unknown(data=data)
+
+    def learn_objects(self, objects: Iterable[Any]) -> None:
+        """Remember the keys (in order) of unknown-kind objects, so that a later page
+        with the same kinds and keys decodes in one call (see ``_Captured``)."""
+        with self._lock:
+            changed = False
+            for data in objects:
+                tag = data.get(self.tag_field)
+                if not isinstance(tag, str) or tag in self.known:
+                    continue
+                keys = self._keys.get(tag)
+                if keys is None:
+                    if len(self._keys) >= _MAX_SEEN_KINDS:
+                        continue
+                    keys = self._keys[tag] = []
+                new = [k for k in data if k not in keys]
+                if new and len(keys) + len(new) <= _MAX_CAPTURED_KEYS:
+                    keys += new
+                    changed = True
+            if not changed:
+                return
+            captures = []
+            for tag, keys in self._keys.items():
+                # Attribute names of our own, renamed to the keys: any key string works.
+                names = {f"k{i}": key for i, key in enumerate(keys) if key != self.tag_field}
+                cls = msgspec.defstruct(
+                    "_CapturedKind",
+                    [(name, Any, msgspec.UNSET) for name in names],
+                    bases=(_Captured,),
+                    tag_field=self.tag_field,
+                    tag=tag,
+                    rename=names,
+                    forbid_unknown_fields=True,
+                    kw_only=True,
+                )
+                order = [
+                    (key, None) if key == self.tag_field else (key, f"k{i}")
+                    for i, key in enumerate(keys)
+                ]
+                cls.__order__ = tuple(order)  # type: ignore[attr-defined]
+                captures.append(cls)
+            self.captured_union = _union([*self.known.values(), *captures])
+            self.version += 1
 
     def wrap_raws(self, raws: list[msgspec.Raw]) -> bytes:
         """A JSON array of ``Unknown*`` objects holding ``raws`` (for ``unknowns_decoder``)."""
@@ -304,29 +364,38 @@ class _ShellInfo(typing.NamedTuple):
 _shell_info: dict[type, _ShellInfo] = {}
 
 
-def _shell_of(tp: Any) -> Any:
-    """The shell type of ``tp``: ``tp`` itself when nothing under it is a variant."""
+def _shell_of(tp: Any, captured: bool = False) -> Any:
+    """The shell type of ``tp``: ``tp`` itself when nothing under it is a variant.
+    Variants are raw JSON in a shell, or (``captured``) the known variants and the
+    captured kinds (``_Variants.captured_union``)."""
     if _is_union(tp) and _is_variant_union(tp):
-        return msgspec.Raw
+        if not captured:
+            return msgspec.Raw
+        kind = _variants(tp)
+        return (
+            kind.captured_union | None if type(None) in typing.get_args(tp) else kind.captured_union
+        )
     if typing.get_origin(tp) is list:
         (item,) = typing.get_args(tp)
-        shell = _shell_of(item)
+        shell = _shell_of(item, captured)
         return tp if shell is item else _list_of(shell)
     if not (isinstance(tp, type) and issubclass(tp, msgspec.Struct)):
         return tp
     specs: list[Any] = []
     info = _ShellInfo(tp, (), (), (), ())
     for field in msgspec.structs.fields(tp):
-        shell = _shell_of(field.type)
+        shell = _shell_of(field.type, captured)
         if shell is field.type:
             continue
         default = field.default
-        if shell is msgspec.Raw:
+        if _is_union(field.type) and _is_variant_union(field.type):
             info = info._replace(
                 variant_ones=(*info.variant_ones, (field.name, _variants(field.type)))
             )
-            default = _RAW_NULL
-        elif shell == list[msgspec.Raw]:
+            default = default if captured else _RAW_NULL
+        elif typing.get_origin(field.type) is list and _is_variant_union(
+            typing.get_args(field.type)[0]
+        ):
             kind = _variants(typing.get_args(field.type)[0])
             info = info._replace(variant_lists=(*info.variant_lists, (field.name, kind)))
         elif typing.get_origin(shell) is list:
@@ -343,7 +412,8 @@ def _shell_of(tp: Any) -> Any:
         return tp
     # A subclass that only retypes the fields holding variants: same fields, same slots,
     # so that once its variants are decoded an instance can become the model itself.
-    cls = msgspec.defstruct(f"_{tp.__name__}Shell", specs, bases=(tp,), kw_only=True, gc=False)
+    name = f"_{tp.__name__}{'Captured' if captured else 'Shell'}"
+    cls = msgspec.defstruct(name, specs, bases=(tp,), kw_only=True, gc=False)
     if cls.__struct_fields__ != tp.__struct_fields__ or cls.__basicsize__ != tp.__basicsize__:
         raise TypeError(f"the shell of {tp.__name__} does not have its layout")  # pragma: no cover
     _shell_info[cls] = info
@@ -446,6 +516,7 @@ def _resolve(variants: _Variants, batch: _Batch) -> bool:
         )
         for i, value in zip(unknown_at, wrapped, strict=True):
             results[i] = value
+        variants.learn_objects(value.data for value in wrapped)
     at = 0
     for values in batch.lists:
         count = len(values)
@@ -490,6 +561,64 @@ def _from_shells(shells: list[Any]) -> tuple[list[CheckoutLink | None], set[int]
             for obj in objects:
                 obj.__class__ = _shell_info[type(obj)].model
     return [None if i in bad else shell for i, shell in enumerate(shells)], bad
+
+
+#: Builds of the captured page decoder at most (each learns kinds or keys).
+_MAX_CAPTURED_BUILDS = 32
+_captured_lock = threading.Lock()
+_captured_state: list[Any] = [(), None, 0]  # versions, decoder, builds
+
+
+def _captured_decoder() -> msgspec.json.Decoder[Any] | None:
+    """A decoder of a whole page in which the kinds learned so far (with their keys)
+    are captured, or ``None`` before any was learned (or after too many builds)."""
+    versions = tuple(kind.version for kind in _variant_kinds.values())
+    state = _captured_state
+    if state[0] == versions:
+        return state[1]  # type: ignore[no-any-return]
+    with _captured_lock:
+        if state[0] != versions and state[2] < _MAX_CAPTURED_BUILDS:
+            link = _shell_of(CheckoutLink, captured=True)
+            page = msgspec.defstruct(
+                "_CapturedList", [("items", _list_of(link)), ("pagination", Pagination)]
+            )
+            state[:] = [versions, msgspec.json.Decoder(page), state[2] + 1]
+        return state[1]  # type: ignore[no-any-return]
+
+
+def _uncapture(shell: Any, found: list[tuple[Any, Any, _Variants, Any]]) -> None:
+    """Gather the captured objects under ``shell`` into ``found`` (holder, index or
+    attribute, kind, object), and turn each shell into its model."""
+    info = _shell_info[type(shell)]
+    for name, kind in info.variant_lists:
+        values = getattr(shell, name)
+        for i, value in enumerate(values):
+            if isinstance(value, _Captured):
+                found.append((values, i, kind, value))
+    for name, kind in info.variant_ones:
+        value = getattr(shell, name)
+        if isinstance(value, _Captured):
+            found.append((shell, name, kind, value))
+    for name in info.shell_lists:
+        for item in getattr(shell, name):
+            _uncapture(item, found)
+    for name in info.shell_ones:
+        _uncapture(getattr(shell, name), found)
+    shell.__class__ = info.model
+
+
+def _uncapture_all(links: list[Any]) -> None:
+    """Make models of captured shells, with ``Unknown*`` for every captured object
+    (its data as sent; ``to_builtins`` drops the keys it did not have)."""
+    found: list[tuple[Any, Any, _Variants, Any]] = []
+    for link in links:
+        _uncapture(link, found)
+    datas = msgspec.to_builtins([value for _, _, _, value in found])
+    for (holder, key, kind, _), data in zip(found, datas, strict=True):
+        if isinstance(key, str):
+            setattr(holder, key, kind.unknown(data=data))
+        else:
+            holder[key] = kind.unknown(data=data)
 
 
 def _one_tolerantly(raw: bytes) -> CheckoutLink | SkippedItem:
@@ -558,6 +687,16 @@ def decode_list(body: bytes) -> tuple[list[CheckoutLink], Pagination, list[Skipp
     else:
         return page.items, page.pagination, []
     with _hostile_body_errors():
+        captured = _captured_decoder()
+        if captured is not None:
+            # Drift seen before (same kinds, same keys): the whole page in one call.
+            try:
+                known = captured.decode(body)
+            except msgspec.ValidationError:
+                pass
+            else:
+                _uncapture_all(known.items)
+                return known.items, known.pagination, []
         try:
             shell = _shell_list_decoder.decode(body)
         except msgspec.ValidationError:

@@ -259,3 +259,28 @@ def test_a_variant_claiming_the_decoders_own_unknown_tag_keeps_its_data() -> Non
         price = link.products[0].prices[0]
         assert isinstance(price, UnknownProductPrice)
         assert price.data == odd
+
+
+def test_drift_seen_before_decodes_the_same_and_never_loses_or_invents_a_key() -> None:
+    def odd(**extra: Any) -> dict[str, Any]:
+        return f.price("sliding_scale", tiers=[1, 2], **extra)
+
+    def prices_of(*docs: dict[str, Any]) -> list[Any]:
+        items, skipped = decode_page(*docs)
+        assert skipped == []
+        return [link.products[0].prices[0] for link in items]
+
+    first = [f.link(products=[f.product(prices=[odd(n=n)])]) for n in range(3)]
+    # Once the kind and its keys are known, the same drift decodes in one call.
+    assert [p.data for p in prices_of(*first)] == [d["products"][0]["prices"][0] for d in first]
+    again = [f.link(products=[f.product(prices=[odd(n=n)])]) for n in range(3)]
+    decoded = prices_of(*again)
+    assert all(type(p) is UnknownProductPrice for p in decoded)
+    assert [p.data for p in decoded] == [d["products"][0]["prices"][0] for d in again]
+    # A key never seen before is kept, and a key left out is not invented.
+    wider = odd(n=9, brand_new_key={"x": [1]})
+    narrower = odd(n=10)
+    del narrower["tiers"], narrower["source"]
+    docs = [f.link(products=[f.product(prices=[p])]) for p in (wider, narrower)]
+    assert [p.data for p in prices_of(*docs)] == [wider, narrower]
+    assert [p.data for p in prices_of(*docs)] == [wider, narrower]
