@@ -69,14 +69,15 @@ async def test_a_window_full_of_answered_requests_waits_for_the_oldest_to_leave_
     assert throttle.expected_wait() == 2.0  # the longer of the pause and the budget
 
 
-async def test_a_window_full_of_requests_in_flight_is_a_lower_bound_of_the_burst_wait() -> None:
+async def test_a_window_full_of_requests_in_flight_waits_at_least_per_seconds() -> None:
     clock = Clock()
     throttle = Throttle(RateLimit(requests=2, per=1.0, burst=2), clock)
     await throttle.acquire()
     await throttle.acquire()
     clock.now = 0.25
-    # No answer yet: one may come at any moment, so only the burst spacing counts.
-    assert throttle.expected_wait() == 0.25
+    # No answer yet: a request counts until `per` seconds after its answer, so even an
+    # answer arriving right now frees a place only 1 s from now.
+    assert throttle.expected_wait() == 1.0
 
 
 async def test_a_leased_slot_expiring_as_the_oldest_answer_does_waits_for_the_window() -> None:
