@@ -22,8 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import msgspec
-
+from benchmarks import run
 from polar_links import DEFAULT_CONCURRENCY
 from polar_links.testing import PolarTestServer, drift_links, generate_links
 
@@ -51,25 +50,8 @@ class Server:
         self.base_url, self.token = line[2], line[3]
 
     def walk(self) -> dict[str, float]:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks.walk",
-                "sdk",
-                "--base-url",
-                self.base_url,
-                "--token",
-                self.token,
-                "--concurrency",
-                str(DEFAULT_CONCURRENCY),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        return msgspec.json.decode(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+        """One SDK walk at the default concurrency, in a fresh process."""
+        return run.walk(self, "sdk", DEFAULT_CONCURRENCY)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.proc.terminate()
