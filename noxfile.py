@@ -217,6 +217,9 @@ MUTATION_MODULES: dict[str, list[str]] = {
         "tests/test_walks.py",
         "tests/test_endless_walks.py",
         "tests/test_prefetch.py",
+        "tests/test_walk_errors.py",
+        "tests/test_resume.py",
+        "tests/test_misuse.py",
     ],
     "_decoding.py": [
         "tests/test_decoding.py",
