@@ -154,3 +154,27 @@ async def test_the_token_goes_on_the_same_origin_hop_but_not_to_another_origin()
         ("/same-origin", f"Bearer {TOKEN}"),
     ]
     assert [(p, auth) for _, p, _, auth, _ in other.seen] == [("/other-origin", None)]
+
+
+async def test_a_redirect_without_location_names_the_method_and_url() -> None:
+    rec = Recorder()
+    link_id = rec.link["id"]
+    app = web.Application()
+
+    async def bare(request: web.Request) -> web.Response:
+        return web.Response(status=302)
+
+    app.router.add_route("*", "/{tail:.*}", bare)
+    async with serve(app) as url, Polar(TOKEN, base_url=url) as polar:
+        with pytest.raises(InvalidResponseError) as raised:
+            await polar.checkout_links.delete(link_id)
+    target = f"{url}/v1/checkout-links/{link_id}"
+    assert str(raised.value) == (
+        f"DELETE {target} answered 302 without a Location to follow; a redirect that "
+        "cannot be followed is not a success"
+    )
+    assert (raised.value.method, raised.value.url, raised.value.status_code) == (
+        "DELETE",
+        target,
+        302,
+    )
