@@ -152,3 +152,39 @@ def test_tied_boundaries_name_at_most_ten_pages(count: int, more: str) -> None:
     assert report(tied_boundaries=pages).reasons() == [
         "links with equal sort values crossed the end of page 1, 2, 3, 4, 5, 6, 7, 8, 9, 10" + more
     ]
+
+
+@pytest.mark.parametrize(
+    ("total", "max_page", "why"),
+    [
+        (5, -1, "max_page -1 is negative"),
+        (0, -1, "max_page -1 is negative"),
+        (-2, 1, "total_count -2 is negative"),
+        (25, 2, "max_page 2 is less than ceil(total_count 25 / limit 10) = 3"),
+    ],
+)
+async def test_a_pagination_no_list_can_have_is_named_exactly(
+    polar: Polar, api: aioresponses, total: int, max_page: int, why: str
+) -> None:
+    answer_with(api, lambda page: f.list_body(LINKS[:10], total_count=total, max_page=max_page))
+    with pytest.raises(PaginationError) as raised:
+        await polar.checkout_links.list(limit=10).collect()
+    assert str(raised.value).startswith(
+        f"GET {LIST}: page 1 has a pagination no list can have: {why}. The walk stopped"
+    )
+
+
+@pytest.mark.parametrize(("max_items", "complete"), [(25, True), (24, False), (20, False)])
+async def test_a_walk_cut_by_max_items_is_complete_only_when_it_ends_on_the_last_link(
+    polar: Polar, api: aioresponses, max_items: int, complete: bool
+) -> None:
+    answer_with(
+        api,
+        lambda page: f.list_body(
+            LINKS[(page - 1) * 10 : min(page * 10, 25)], total_count=25, max_page=3
+        ),
+    )
+    paginator = polar.checkout_links.list(limit=10, max_items=max_items, concurrency=1)
+    assert len(await paginator.collect()) == max_items
+    assert paginator.report is not None
+    assert paginator.report.complete is complete
