@@ -97,6 +97,18 @@ async def test_a_slot_never_released_frees_its_place_after_the_lease() -> None:
     started = asyncio.get_running_loop().time()
     # The window is full of a request in flight: acquire waits for an answer that never
     # comes, then for the lease (0.1 s) and the window (0.05 s), and goes ahead.
-    await asyncio.wait_for(throttle.acquire(), 5)
+    slot = await asyncio.wait_for(throttle.acquire(), 5)
     waited = asyncio.get_running_loop().time() - started
     assert 0.1 <= waited < 2.0
+    slot.release()  # a real place in the budget, released like any other
+
+
+async def test_an_answer_frees_the_place_a_waiting_request_gets() -> None:
+    throttle = Throttle(RateLimit(requests=1, per=0.05, burst=1))
+    first = await throttle.acquire()
+    waiting = asyncio.ensure_future(throttle.acquire())
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # the window holds the request in flight
+    first.release()
+    second = await asyncio.wait_for(waiting, 5)
+    second.release()
