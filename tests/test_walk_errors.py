@@ -188,3 +188,36 @@ async def test_a_walk_cut_by_max_items_is_complete_only_when_it_ends_on_the_last
     assert len(await paginator.collect()) == max_items
     assert paginator.report is not None
     assert paginator.report.complete is complete
+
+
+async def test_the_report_counts_the_skipped_items_of_every_page(
+    polar: Polar, api: aioresponses
+) -> None:
+    def body(page: int) -> dict[str, Any]:
+        broken = f.link()
+        del broken["created_at"]  # cannot be decoded: skipped, with its raw JSON
+        kept = LINKS[(page - 1) * 2 : (page - 1) * 2 + 1]
+        return f.list_body([*kept, broken], total_count=6, max_page=3)
+
+    answer_with(api, body)
+    paginator = polar.checkout_links.list(limit=2, concurrency=1)
+    links = await paginator.collect()
+    assert [link.id for link in links] == [LINKS[0]["id"], LINKS[2]["id"], LINKS[4]["id"]]
+    assert paginator.report is not None
+    assert paginator.report.skipped == 3
+    assert paginator.report.unseen == 0  # 6 counted: 3 yielded + 3 skipped
+
+
+def test_iterating_a_paginator_without_async_says_how_to() -> None:
+    paginator = CheckoutLinkPaginator(_never, start_page=1, max_items=None, concurrency=1)
+    with pytest.raises(TypeError) as raised:
+        iter(paginator)
+    assert str(raised.value) == (
+        "polar.checkout_links.list(...) is iterated with `async for link in ...` inside "
+        "an async function; from synchronous code, use the synchronous client SyncPolar, "
+        "whose list(...) works with `for`"
+    )
+
+
+async def _never(number: int) -> Page:
+    raise AssertionError("no page may be requested")
