@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
-from polar_links import RateLimit
+import pytest
+
+from polar_links import Backoff, Polar, RateLimit, RateLimitError
 from polar_links._ratelimit import Throttle
+from polar_links.testing import PolarTestServer
 
 
 class Clock:
@@ -112,3 +115,30 @@ async def test_an_answer_frees_the_place_a_waiting_request_gets() -> None:
     first.release()
     second = await asyncio.wait_for(waiting, 5)
     second.release()
+
+
+async def test_a_call_without_a_bound_waiting_for_the_budget_learns_of_a_long_pause() -> None:
+    # A client with a RateLimit and no call_timeout: the second call waits for the
+    # budget when the first gets a 429 asking for 30 s, past the second call's patience
+    # with 429s (5 s). It fails at once instead of sleeping out the pause.
+    async with PolarTestServer(links=3, seed=1) as server:
+        link_id = str(server.store.all_links()[0]["id"])
+        server.faults.latency = 0.2
+        server.faults.fail_next(1, 429, retry_after=30)
+        budget = RateLimit(requests=2, per=2.0, burst=1)  # one request a second
+        backoff = Backoff(max_rate_limit_wait=5.0)
+        async with Polar(
+            server.token, base_url=server.base_url, rate_limit=budget, backoff=backoff
+        ) as polar:
+            first = asyncio.ensure_future(polar.checkout_links.get(link_id, max_retries=0))
+            await asyncio.sleep(0.05)  # the first request is out: the next one waits ~1 s
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(RateLimitError) as raised:
+                await asyncio.wait_for(polar.checkout_links.get(link_id), 10)
+            took = asyncio.get_running_loop().time() - started
+            with pytest.raises(RateLimitError):
+                await first
+    assert raised.value.retry_after == pytest.approx(30, abs=1)
+    assert "its patience with 429s (Backoff.max_rate_limit_wait=5 s)" in str(raised.value)
+    assert took < 2.0
+    assert len(server.requests) == 1
