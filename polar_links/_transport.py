@@ -635,7 +635,8 @@ def _status_error(
     body: Any
     try:
         body = msgspec.json.decode(response.body)
-    except (ValueError, RecursionError):
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        # msgspec 0.18.0's DecodeError is no ValueError (later releases' is).
         # Not JSON, invalid UTF-8 (a proxy's latin-1 page), or nested past the stack:
         # the start of the text, whatever the bytes.
         body = snippet(response.body)
