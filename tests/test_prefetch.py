@@ -84,3 +84,20 @@ async def test_closing_a_walk_leaves_no_request_task_behind(api: aioresponses) -
         # aclose() returned: every prefetch was cancelled and waited for, none pending.
         others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         assert [t for t in others if not t.done()] == []
+
+
+async def test_a_resumed_walk_requests_no_page_twice(polar: Polar, api: aioresponses) -> None:
+    items = [f.link(created_at=f"2026-03-01T12:00:{i:02d}Z") for i in range(30)]
+    requested = serve_pages(api, items, per_page=10)
+    paginator = polar.checkout_links.list(limit=10, concurrency=1)
+    seen = []
+    async for link in paginator:
+        seen.append(link.id)
+        if len(seen) == 15:
+            break
+    checkpoint = paginator.checkpoint
+    assert checkpoint is not None
+    requested.clear()
+    rest = await polar.checkout_links.list(limit=10, concurrency=1, resume=checkpoint).collect()
+    assert seen + [link.id for link in rest] == [i["id"] for i in items]
+    assert len(requested) == len(set(requested))  # the page found on resuming is reused
