@@ -221,3 +221,14 @@ def test_iterating_a_paginator_without_async_says_how_to() -> None:
 
 async def _never(number: int) -> Page:
     raise AssertionError("no page may be requested")
+
+
+async def test_the_report_counts_every_repeated_link(polar: Polar, api: aioresponses) -> None:
+    # Two links created during the walk push the last two of page 1 onto page 2.
+    pages = {1: LINKS[0:5], 2: [*LINKS[3:5], *LINKS[5:8]]}
+    answer_with(api, lambda page: f.list_body(pages[page], total_count=10, max_page=2))
+    paginator = polar.checkout_links.list(limit=5, concurrency=1)
+    links = await paginator.collect()
+    assert [link.id for link in links] == [link["id"] for link in LINKS[0:8]]
+    assert paginator.report is not None
+    assert paginator.report.repeats == 2
