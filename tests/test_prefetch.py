@@ -12,6 +12,8 @@ from aioresponses import CallbackResult, aioresponses
 from yarl import URL
 
 from polar_links import Polar
+from polar_links._decoding import decode_link
+from polar_links._pagination import CheckoutLinkPaginator, Page
 
 from . import factories as f
 from .conftest import LIST_URL
@@ -101,3 +103,34 @@ async def test_a_resumed_walk_requests_no_page_twice(polar: Polar, api: aiorespo
     rest = await polar.checkout_links.list(limit=10, concurrency=1, resume=checkpoint).collect()
     assert seen + [link.id for link in rest] == [i["id"] for i in items]
     assert len(requested) == len(set(requested))  # the page found on resuming is reused
+
+
+async def test_a_pages_walk_cut_by_max_items_resumes_after_its_last_link(
+    polar: Polar, api: aioresponses
+) -> None:
+    items = [f.link(created_at=f"2026-03-01T12:00:{i:02d}Z") for i in range(30)]
+    serve_pages(api, items, per_page=10)
+    paginator = polar.checkout_links.list(limit=10, max_items=15, concurrency=1)
+    pages = [page async for page in paginator.pages()]
+    assert [len(page.items) for page in pages] == [10, 5]
+    checkpoint = paginator.checkpoint
+    assert checkpoint is not None
+    rest = await polar.checkout_links.list(limit=10, concurrency=1, resume=checkpoint).collect()
+    assert [link.id for link in rest] == [i["id"] for i in items[15:]]
+
+
+async def test_a_hand_built_paginator_walks_pages_under_max_items() -> None:
+    links = [decode_link(f.to_bytes(f.link())) for _ in range(12)]
+
+    async def fetch(number: int) -> Page:
+        return Page(
+            items=links[(number - 1) * 6 : number * 6], page=number, total_count=12, max_page=2
+        )
+
+    paginator = CheckoutLinkPaginator(fetch, start_page=1, max_items=8, concurrency=1)
+    pages = [page async for page in paginator.pages()]
+    assert [[link.id for link in page.items] for page in pages] == [
+        [link.id for link in links[:6]],
+        [link.id for link in links[6:8]],
+    ]
+    assert paginator.checkpoint is None
