@@ -134,3 +134,44 @@ async def test_a_hand_built_paginator_walks_pages_under_max_items() -> None:
         [link.id for link in links[6:8]],
     ]
     assert paginator.checkpoint is None
+
+
+async def test_a_hand_built_paginator_reports_unseen_links_of_a_complete_walk() -> None:
+    links = [decode_link(f.to_bytes(f.link())) for _ in range(5)]
+
+    async def fetch(number: int) -> Page:
+        return Page(items=links, page=number, total_count=7, max_page=1)
+
+    paginator = CheckoutLinkPaginator(fetch, start_page=1, max_items=None, concurrency=1)
+    assert len(await paginator.collect()) == 5
+    assert paginator.report is not None
+    assert paginator.report.unseen == 2  # one row per link unless told otherwise
+
+
+async def test_after_an_empty_first_page_prefetch_counts_one_link_a_page(
+    polar: Polar, api: aioresponses
+) -> None:
+    # The first page says nothing about the page size: with max_items=3 the walk may
+    # need 3 more pages, so with concurrency 4 it asks for pages 2, 3 and 4 at once.
+    items = [f.link() for _ in range(50)]
+
+    def body(page: int) -> dict[str, Any]:
+        chunk = [] if page == 1 else items[(page - 2) * 10 : (page - 1) * 10]
+        return f.list_body(chunk, total_count=50, max_page=6)
+
+    requested: list[int] = []
+
+    async def answer(url: URL, **kwargs: Any) -> CallbackResult:
+        page = int(url.query["page"])
+        requested.append(page)
+        return CallbackResult(body=f.to_bytes(body(page)), content_type="application/json")
+
+    api.get(LIST_URL, callback=answer, repeat=True)
+    pages = polar.checkout_links.list(limit=10, max_items=3, concurrency=4).pages()
+    try:
+        first = await anext(pages)
+        assert first.items == []
+        await asyncio.sleep(0.05)
+        assert sorted(requested) == [1, 2, 3, 4]
+    finally:
+        await pages.aclose()
