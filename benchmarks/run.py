@@ -54,6 +54,21 @@ class Run:
     def rate(self) -> float:
         return self.items / self.seconds
 
+    @classmethod
+    def of(cls, size: int, latency_ms: int, label: str, r: dict[str, float]) -> Run:
+        """The run of one ``walk()`` result."""
+        return cls(
+            size,
+            latency_ms,
+            label,
+            int(r["items"]),
+            int(r["pages"]),
+            r["seconds"],
+            r["peak_rss_mib"],
+            r["cpu_sys_s"],
+            int(r["minor_faults"]),
+        )
+
 
 class Server:
     """The bundled server in a child process: ``python -m polar_links.testing``."""
@@ -124,19 +139,7 @@ def measure(sizes: list[int], latencies: list[int]) -> list[Run]:
                 walk(server, "floor", 1)  # warm the server's caches and the OS
                 for label, variant, concurrency in configs:
                     r = walk(server, variant, concurrency)
-                    runs.append(
-                        Run(
-                            size,
-                            latency,
-                            label,
-                            int(r["items"]),
-                            int(r["pages"]),
-                            r["seconds"],
-                            r["peak_rss_mib"],
-                            r["cpu_sys_s"],
-                            int(r["minor_faults"]),
-                        )
-                    )
+                    runs.append(Run.of(size, latency, label, r))
                     print(
                         f"{size:>6} links {latency:>3} ms  {label:<24} "
                         f"{r['seconds']:7.3f} s  {runs[-1].rate:9.0f} items/s  "
@@ -167,17 +170,7 @@ def measure_sync(size: int, repeats: int) -> list[Run]:
         for _ in range(repeats):
             for label, variant in SYNC_VARIANTS:
                 r = walk(server, variant, DEFAULT_CONCURRENCY)
-                run = Run(
-                    size,
-                    0,
-                    label,
-                    int(r["items"]),
-                    int(r["pages"]),
-                    r["seconds"],
-                    r["peak_rss_mib"],
-                    r["cpu_sys_s"],
-                    int(r["minor_faults"]),
-                )
+                run = Run.of(size, 0, label, r)
                 print(
                     f"{size:>6} links   0 ms  {label:<44} {run.seconds:7.3f} s  "
                     f"{run.peak_rss_mib:6.1f} MiB",
