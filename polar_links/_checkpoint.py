@@ -231,6 +231,13 @@ class Position:
         self._kept: set[bytes] = set(start.ids)
         self._pending: set[str] = set()
         self._raw: dict[int, list[str]] = {}
+        # Boundary page: the page as sent, the first place of each id on it, and how far
+        # into it the walk went (its ids count as delivered up to there), kept as an index
+        # so that each delivered link costs O(1), not a scan and a copy of the page.
+        self._page_raw: list[str] = []
+        self._first: dict[str, int] = {}
+        self._upto = 0
+        self._indexed: int | None = None
 
     def enter(self, page_number: int, raw_ids: list[str]) -> None:
         """Note the ids of a page as sent, in order (the boundary-page walk needs them)."""
@@ -243,28 +250,35 @@ class Position:
             if created != self._created_us:
                 self._kept.clear()
                 self._pending.clear()
+                self._upto = 0
                 self._created_us = created
             self._pending.add(link.id)
             self._page = page_number
             return
-        raw = self._raw.get(page_number, [])
         if page_number != self._page or (self._binding.keyed and self._created_us is not None):
             self._kept.clear()
             self._pending.clear()
             self._created_us = None
+            self._upto = 0
+        if self._indexed != page_number:
+            self._indexed = page_number
+            self._page_raw = self._raw.get(page_number, [])
+            self._first = {}
+            for i, link_id in enumerate(self._page_raw):
+                self._first.setdefault(link_id, i)
         self._page = page_number
         # Everything up to this link on the page as sent, duplicates left out included,
         # so that reading the page again leaves out exactly what this walk went past.
-        try:
-            end = raw.index(link.id) + 1
-        except ValueError:
-            end = 0
-        self._pending.update(raw[:end])
-        self._pending.add(link.id)
+        end = self._first.get(link.id, -1) + 1
+        if end:
+            self._upto = max(self._upto, end)
+        else:
+            self._pending.add(link.id)
 
     def checkpoint(self) -> str:
         """The checkpoint string of the current position."""
-        ids = self._kept | {_digest(i) for i in self._pending}
+        passed = self._pending.union(self._page_raw[: self._upto])
+        ids = self._kept | {_digest(i) for i in passed}
         return Checkpoint(self._binding, self._page, self._created_us, frozenset(ids)).encode()
 
 
