@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 
@@ -15,3 +16,28 @@ def write_results(text: str, results: Path, doc: Path, start: str, end: str) -> 
         if start in page and end in page:
             head, rest = page.split(start, 1)
             doc.write_text(head + start + "\n" + text + end + rest.split(end, 1)[1])
+
+
+#: One target of a benchmark: what is measured, the target, and whether it was met.
+Check = tuple[str, str, bool]
+
+
+def add_write_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--write``: results go to the tracked files only when it is given."""
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="also write the results to benchmarks/results/ and docs/ "
+        "(tracked files: by default nothing is written)",
+    )
+
+
+def publish(
+    text: str, checks: list[Check], write: bool, results: Path, doc: Path, start: str, end: str
+) -> int:
+    """Print ``text``, write it to the tracked files when ``write`` is true, and return the
+    exit status: 0 when every check passed, else 1."""
+    print("\n" + text)
+    if write:
+        write_results(text, results, doc, start, end)
+    return 0 if all(ok for _, _, ok in checks) else 1

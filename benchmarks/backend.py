@@ -40,7 +40,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from benchmarks._results import write_results
+from benchmarks._results import add_write_option, publish
 from polar_links import (
     APITimeoutError,
     CallTimeoutError,
@@ -292,11 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--write",
-        action="store_true",
-        help="also write the results files (tracked: by default nothing is written)",
-    )
+    add_write_option(parser)
     args = parser.parse_args(argv)
     if args.serve:
         serve()
@@ -308,11 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     runs = measure()
     checks = targets(runs)
-    text = report(runs, checks)
-    print("\n" + text)
-    if args.write:
-        write_results(text, RESULTS, DOC, START, END)
-    return 0 if all(passed for _, _, passed in checks) else 1
+    return publish(report(runs, checks), checks, args.write, RESULTS, DOC, START, END)
 
 
 if __name__ == "__main__":

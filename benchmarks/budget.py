@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks._results import write_results
+from benchmarks._results import add_write_option, publish
 from polar_links import Polar, RateLimit, __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,11 +218,7 @@ def report(runs: list[Run], checks: list[tuple[str, str, bool]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--worker", nargs=4, metavar=("BASE_URL", "TOKEN", "LIMIT", "REDIS_URL"))
-    parser.add_argument(
-        "--write",
-        action="store_true",
-        help="also write the results files (tracked: by default nothing is written)",
-    )
+    add_write_option(parser)
     args = parser.parse_args(argv)
     if args.worker:
         base_url, token, limit, redis_url = args.worker
@@ -230,11 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     runs = measure()
     checks = targets(runs)
-    text = report(runs, checks)
-    print("\n" + text)
-    if args.write:
-        write_results(text, RESULTS, DOC, START, END)
-    return 0 if all(ok for _, _, ok in checks) else 1
+    return publish(report(runs, checks), checks, args.write, RESULTS, DOC, START, END)
 
 
 if __name__ == "__main__":

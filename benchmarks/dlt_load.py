@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks._results import write_results
+from benchmarks._results import add_write_option, publish
 from benchmarks.run import Server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,19 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=50_000)
     parser.add_argument("--insert-values-size", type=int, default=5_000)
-    parser.add_argument(
-        "--write", action="store_true", help="also write the table to the tracked files"
-    )
+    add_write_option(parser)
     parser.add_argument("--child", nargs=4, metavar=("URL", "TOKEN", "DIR", "FORMAT"))
     args = parser.parse_args(argv)
     if args.child:
         load_child(*args.child)
         return 0
     text = report(measure(args.size, args.insert_values_size))
-    print("\n" + text)
-    if args.write:
-        write_results(text, RESULTS, DOC, START, END)
-    return 0
+    return publish(text, [], args.write, RESULTS, DOC, START, END)
 
 
 if __name__ == "__main__":

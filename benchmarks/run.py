@@ -29,7 +29,7 @@ from pathlib import Path
 import aiohttp
 import msgspec
 
-from benchmarks._results import write_results
+from benchmarks._results import add_write_option, publish
 from polar_links import DEFAULT_CONCURRENCY, __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -402,12 +402,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="5000,50000")
     parser.add_argument("--latencies", default="0,100")
-    parser.add_argument(
-        "--write",
-        action="store_true",
-        help="also write the tables to benchmarks/results/ and docs/ "
-        "(tracked files: by default nothing is written)",
-    )
+    add_write_option(parser)
     parser.add_argument(
         "--sync-size", type=int, default=50_000, help="links for the sync client (0: skip)"
     )
@@ -449,10 +444,7 @@ def main() -> int:
     drift = measure_drift_walk(args.drift_links, args.drift_rounds) if args.drift_links else None
     checks = targets(runs) + sync_targets(sync_runs) + decoding_targets(decode, drift)
     text = report(runs, checks, decode, measure_generation(), sync_runs, drift)
-    print("\n" + text)
-    if args.write:
-        write_results(text, RESULTS, PERF_DOC, START, END)
-    return status or (0 if all(ok for _, _, ok in checks) else 1)
+    return publish(text, checks, args.write, RESULTS, PERF_DOC, START, END) or status
 
 
 if __name__ == "__main__":
