@@ -223,6 +223,7 @@ MUTATION_MODULES: dict[str, list[str]] = {
     ],
     "_decoding.py": [
         "tests/test_decoding.py",
+        "tests/test_decoding_layers.py",
         "tests/test_decoding_http.py",
         "tests/test_models.py",
         "tests/test_hostile_errors.py",
@@ -241,6 +242,7 @@ MUTATION_MODULES: dict[str, list[str]] = {
         "tests/test_response_bodies.py",
         "tests/test_connection_pool.py",
         "tests/test_debug_log.py",
+        "tests/test_transport_edges.py",
     ],
 }
 #: One line per equivalent mutant: ``module  mutant-id  why it is equivalent``.

@@ -96,12 +96,17 @@ def _hostile_body_errors() -> Iterator[None]:
 
 
 class _Invalid(Exception):
-    """A value that does not fit its type, at ``path`` (``products[0].name``)."""
+    """A value that does not fit its type: the message is the reason a skipped link
+    gives, and names where (see ``_bad`` and ``_missing``)."""
 
-    def __init__(self, path: str, reason: str, *, missing: bool = False) -> None:
-        where = f"`{path or '$'}`"
-        super().__init__(f"missing required field {where}" if missing else f"{where}: {reason}")
-        self.path = path
+
+def _bad(path: str, reason: str) -> _Invalid:
+    """The value at ``path`` (``products[0].name``; ``$`` for the whole) does not fit."""
+    return _Invalid(f"`{path or '$'}`: {reason}")
+
+
+def _missing(path: str) -> _Invalid:
+    return _Invalid(f"missing required field `{path}`")
 
 
 Convert = Callable[[Any, str], Any]
@@ -130,7 +135,7 @@ class _Variants:
 
     def __init__(self, union: Any) -> None:
         members = [t for t in typing.get_args(union) if t is not type(None)]
-        self.tag_field = str(members[0].__struct_config__.tag_field)
+        (self.tag_field,) = {str(t.__struct_config__.tag_field) for t in members}
         self.unknown: type[msgspec.Struct] = next(
             t for t in members if t.__struct_config__.tag == UNKNOWN_TAG
         )
@@ -138,15 +143,14 @@ class _Variants:
             t.__struct_config__.tag: t for t in members if t.__struct_config__.tag != UNKNOWN_TAG
         }
         known_union = _union(self.known.values())
-        tags = msgspec.defstruct("_Tag", [(self.tag_field, str | None, None)])
+        tags = msgspec.defstruct(f"_{self.tag_field}", [(self.tag_field, str | None, None)])
         self.tags_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_list_of(tags))
         self.one_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(known_union)
         self.plans: dict[Any, Convert] = {}
         self._seen: dict[str, type] = {}
         self._keys: dict[str, list[str]] = {}
-        #: The known variants and the captured kinds; ``version`` counts its changes.
+        #: The known variants and the captured kinds (a new union at each change).
         self.captured_union: Any = known_union
-        self.version = 0
         self._lock = threading.Lock()
         self.batch_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_list_of(known_union))
         self.unknowns_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
@@ -156,7 +160,7 @@ class _Variants:
 
     def learn(self, tags: list[str | None]) -> bool:
         """Remember the unknown kinds among ``tags`` (up to ``_MAX_SEEN_KINDS``); True if
-        the batch decoder now knows more kinds."""
+        the batch decoder now knows more kinds (it is rebuilt only then)."""
         with self._lock:
             new = {t for t in tags if t is not None and t not in self.known} - set(self._seen)
             room = _MAX_SEEN_KINDS - len(self._seen)
@@ -164,7 +168,7 @@ class _Variants:
                 return False
             for tag in sorted(new)[:room]:
                 self._seen[tag] = msgspec.defstruct(
-                    "_UnseenKind", [], bases=(_Unseen,), tag_field=self.tag_field, tag=tag
+                    _Unseen.__name__, [], bases=(_Unseen,), tag_field=self.tag_field, tag=tag
                 )
             union = _union([*self.known.values(), *self._seen.values()])
             self.batch_decoder = msgspec.json.Decoder(_list_of(union))
@@ -177,19 +181,14 @@ class _Variants:
         return self.unknown(data=data)
 
     def learn_objects(self, objects: Iterable[Any]) -> None:
-        """Remember the keys (in order) of unknown-kind objects, so that a later page
-        with the same kinds and keys decodes in one call (see ``_Captured``)."""
+        """Remember the keys (in order) of objects of the kinds ``learn`` took in (so at
+        most ``_MAX_SEEN_KINDS`` kinds), so that a later page with the same kinds and
+        keys decodes in one call (see ``_Captured``). ``captured_union`` is rebuilt only
+        when a key is new."""
         with self._lock:
             changed = False
             for data in objects:
-                tag = data.get(self.tag_field)
-                if not isinstance(tag, str) or tag in self.known:
-                    continue
-                keys = self._keys.get(tag)
-                if keys is None:
-                    if len(self._keys) >= _MAX_SEEN_KINDS:
-                        continue
-                    keys = self._keys[tag] = []
+                keys = self._keys.setdefault(data[self.tag_field], [])
                 new = [k for k in data if k not in keys]
                 if new and len(keys) + len(new) <= _MAX_CAPTURED_KEYS:
                     keys += new
@@ -201,23 +200,16 @@ class _Variants:
                 # Attribute names of our own, renamed to the keys: any key string works.
                 names = {f"k{i}": key for i, key in enumerate(keys) if key != self.tag_field}
                 cls = msgspec.defstruct(
-                    "_CapturedKind",
+                    _Captured.__name__,
                     [(name, Any, msgspec.UNSET) for name in names],
                     bases=(_Captured,),
                     tag_field=self.tag_field,
                     tag=tag,
                     rename=names,
                     forbid_unknown_fields=True,
-                    kw_only=True,
                 )
-                order = [
-                    (key, None) if key == self.tag_field else (key, f"k{i}")
-                    for i, key in enumerate(keys)
-                ]
-                cls.__order__ = tuple(order)  # type: ignore[attr-defined]
                 captures.append(cls)
             self.captured_union = _union([*self.known.values(), *captures])
-            self.version += 1
 
     def wrap_raws(self, raws: list[msgspec.Raw]) -> bytes:
         """A JSON array of ``Unknown*`` objects holding ``raws`` (for ``unknowns_decoder``)."""
@@ -227,7 +219,7 @@ class _Variants:
         """A variant from builtins: its class, or ``Unknown*`` when its kind is not
         known or a required field does not fit."""
         if not isinstance(value, dict):
-            raise _Invalid(path, f"expected an object, got {type(value).__name__}")
+            raise _bad(path, f"expected an object, got {type(value).__name__}")
         tag = value.get(self.tag_field)
         if not self.is_known(tag):
             return self.wrap(value)
@@ -247,18 +239,18 @@ def _list_of(tp: Any) -> Any:
     return list[tp]
 
 
-def _is_variant_union(tp: Any) -> bool:
-    args = [t for t in typing.get_args(tp) if t is not type(None)]
-    return bool(args) and all(
+def _is_variants(tp: Any) -> bool:
+    """True if ``tp`` is a union of tagged structs (optional or not): a price, a
+    benefit, a discount."""
+    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
+        return False
+    return all(
         isinstance(t, type)
         and issubclass(t, msgspec.Struct)
         and t.__struct_config__.tag_field is not None
-        for t in args
+        for t in typing.get_args(tp)
+        if t is not type(None)
     )
-
-
-def _is_union(tp: Any) -> bool:
-    return typing.get_origin(tp) in (typing.Union, types.UnionType)
 
 
 _variant_kinds: dict[Any, _Variants] = {}
@@ -267,26 +259,22 @@ _variant_kinds: dict[Any, _Variants] = {}
 def _plan(tp: Any) -> Convert:
     """A converter from builtins to ``tp`` that follows the models' types: a missing or
     bad optional field takes its default, a bad required one makes the value invalid
-    (``_Invalid``), a variant that does not fit becomes ``Unknown*``."""
+    (``_Invalid``), a variant that does not fit becomes ``Unknown*``. Any other type
+    (``datetime | None`` included) is a leaf, converted by msgspec in one call: the
+    models have no optional struct or list outside the variants."""
     if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
         return _struct_plan(tp)
-    if _is_union(tp) and _is_variant_union(tp):
-        kind = _variants(tp)
-        if type(None) in typing.get_args(tp):
-            return lambda v, path: None if v is None else kind.convert(v, path)
-        return kind.convert
-    if _is_union(tp) and type(None) in typing.get_args(tp):
-        rest = [t for t in typing.get_args(tp) if t is not type(None)]
-        if len(rest) == 1:
-            inner = _plan(rest[0])
-            return lambda v, path: None if v is None else inner(v, path)
+    if _is_variants(tp):
+        # A null where a variant may be null is refused like any non-object: the field
+        # is optional, so it takes its default (None) all the same.
+        return _variants(tp).convert
     if typing.get_origin(tp) is list:
         (item_type,) = typing.get_args(tp)
         item = _plan(item_type)
 
         def convert_list(value: Any, path: str) -> list[Any]:
             if not isinstance(value, list):
-                raise _Invalid(path, f"expected an array, got {type(value).__name__}")
+                raise _bad(path, f"expected an array, got {type(value).__name__}")
             return [item(v, f"{path}[{i}]") for i, v in enumerate(value)]
 
         return convert_list
@@ -298,7 +286,7 @@ def _leaf_plan(tp: Any) -> Convert:
         try:
             return msgspec.convert(value, tp)
         except msgspec.ValidationError as exc:
-            raise _Invalid(path, str(exc)) from None
+            raise _bad(path, str(exc)) from None
 
     return convert_leaf
 
@@ -311,17 +299,13 @@ def _struct_plan(cls: type[msgspec.Struct]) -> Convert:
 
     def convert_struct(value: Any, path: str) -> Any:
         if not isinstance(value, dict):
-            raise _Invalid(path, f"expected an object, got {type(value).__name__}")
-        try:
-            return msgspec.convert(value, cls)  # the common case, in one C call
-        except msgspec.ValidationError:
-            pass
+            raise _bad(path, f"expected an object, got {type(value).__name__}")
         kwargs = {}
         for key, name, required, convert in fields:
             where = f"{path}.{key}" if path else key
             if key not in value:
                 if required:
-                    raise _Invalid(where, "missing required field", missing=True)
+                    raise _missing(where)
                 continue
             try:
                 kwargs[name] = convert(value[key], where)
@@ -352,13 +336,12 @@ _RAW_NULL = msgspec.Raw(b"null")
 
 class _ShellInfo(typing.NamedTuple):
     """The model a shell class stands for, and where the shell holds variants: lists of
-    them, single ones (optional), and nested shells (in lists or single)."""
+    them, single ones (optional), and lists of nested shells."""
 
     model: type
     variant_lists: tuple[tuple[str, _Variants], ...]
     variant_ones: tuple[tuple[str, _Variants], ...]
     shell_lists: tuple[str, ...]
-    shell_ones: tuple[str, ...]
 
 
 _shell_info: dict[type, _ShellInfo] = {}
@@ -368,7 +351,7 @@ def _shell_of(tp: Any, captured: bool = False) -> Any:
     """The shell type of ``tp``: ``tp`` itself when nothing under it is a variant.
     Variants are raw JSON in a shell, or (``captured``) the known variants and the
     captured kinds (``_Variants.captured_union``)."""
-    if _is_union(tp) and _is_variant_union(tp):
+    if _is_variants(tp):
         if not captured:
             return msgspec.Raw
         kind = _variants(tp)
@@ -382,50 +365,37 @@ def _shell_of(tp: Any, captured: bool = False) -> Any:
     if not (isinstance(tp, type) and issubclass(tp, msgspec.Struct)):
         return tp
     specs: list[Any] = []
-    info = _ShellInfo(tp, (), (), (), ())
+    info = _ShellInfo(tp, (), (), ())
     for field in msgspec.structs.fields(tp):
         shell = _shell_of(field.type, captured)
         if shell is field.type:
             continue
-        default = field.default
-        if _is_union(field.type) and _is_variant_union(field.type):
+        single_variant = _is_variants(field.type)
+        if single_variant:
             info = info._replace(
                 variant_ones=(*info.variant_ones, (field.name, _variants(field.type)))
             )
-            default = default if captured else _RAW_NULL
-        elif typing.get_origin(field.type) is list and _is_variant_union(
-            typing.get_args(field.type)[0]
-        ):
+        elif typing.get_origin(field.type) is list and _is_variants(typing.get_args(field.type)[0]):
             kind = _variants(typing.get_args(field.type)[0])
             info = info._replace(variant_lists=(*info.variant_lists, (field.name, kind)))
         elif typing.get_origin(shell) is list:
             info = info._replace(shell_lists=(*info.shell_lists, field.name))
-        else:
-            info = info._replace(shell_ones=(*info.shell_ones, field.name))
+        else:  # pragma: no cover
+            raise TypeError(f"{field.name}: a lone struct holding variants")  # pragma: no mutate
         if field.required:
             specs.append((field.name, shell))
-        elif field.default_factory is not msgspec.NODEFAULT:
-            specs.append((field.name, shell, msgspec.field(default_factory=field.default_factory)))
-        else:
-            specs.append((field.name, shell, default))
+        elif single_variant:  # optional (the discount): absent is null
+            specs.append((field.name, shell, field.default if captured else _RAW_NULL))
+        else:  # pragma: no cover
+            raise TypeError(f"{field.name}: an optional field holding more")  # pragma: no mutate
     if not specs:
         return tp
-    # A subclass that only retypes the fields holding variants: same fields, same slots,
-    # so that once its variants are decoded an instance can become the model itself.
-    name = f"_{tp.__name__}{'Captured' if captured else 'Shell'}"
-    cls = msgspec.defstruct(name, specs, bases=(tp,), kw_only=True, gc=False)
-    if cls.__struct_fields__ != tp.__struct_fields__ or cls.__basicsize__ != tp.__basicsize__:
-        raise TypeError(f"the shell of {tp.__name__} does not have its layout")  # pragma: no cover
+    # A subclass that only retypes the fields holding variants: same fields, same slots
+    # (and the model's config, gc=False included), so that once its variants are decoded
+    # an instance can become the model itself.
+    cls = msgspec.defstruct(f"_{tp.__name__}Shell", specs, bases=(tp,))
     _shell_info[cls] = info
     return cls
-
-
-_LinkShell = _shell_of(CheckoutLink)
-
-
-class _ShellList(msgspec.Struct):
-    items: list[_LinkShell]  # type: ignore[valid-type]
-    pagination: Pagination
 
 
 class _RawList(msgspec.Struct):
@@ -434,12 +404,56 @@ class _RawList(msgspec.Struct):
 
 
 _list_decoder = msgspec.json.Decoder(ListResponse)
-_shell_list_decoder = msgspec.json.Decoder(_ShellList)
 _raw_list_decoder = msgspec.json.Decoder(_RawList)
 _link_decoder = msgspec.json.Decoder(CheckoutLink)
-_link_shell_decoder = msgspec.json.Decoder(_LinkShell)
 _any_decoder = msgspec.json.Decoder()
-_link_plan = _plan(CheckoutLink)
+
+
+class _Tolerant(typing.NamedTuple):
+    """What the tolerant pass decodes with: built from the models the first time a body
+    does not fit them (a clean body never needs it)."""
+
+    shell_list_decoder: msgspec.json.Decoder[Any]
+    link_shell_decoder: msgspec.json.Decoder[Any]
+    link_plan: Convert
+
+
+_tolerant_lock = threading.Lock()
+_tolerant_state: list[_Tolerant] = []
+
+
+def _tolerant() -> _Tolerant:
+    """The tolerant pass's decoders and plan, built once (in any thread)."""
+    if _tolerant_state:
+        return _tolerant_state[0]
+    with _tolerant_lock:
+        if not _tolerant_state:
+            link_shell = _shell_of(CheckoutLink)
+            page = msgspec.defstruct(
+                f"_{link_shell.__name__}Page",
+                [("items", _list_of(link_shell)), ("pagination", Pagination)],
+            )
+            _tolerant_state.append(
+                _Tolerant(
+                    msgspec.json.Decoder(page),
+                    msgspec.json.Decoder(link_shell),
+                    _plan(CheckoutLink),
+                )
+            )
+        return _tolerant_state[0]
+
+
+def _start_over() -> None:  # pragma: no mutate block (test support, not decoding)
+    """Forget what the tolerant pass built and learned (shells, plans, the kinds and keys
+    met so far), as in a fresh process. Each test starts from here, so no test depends on
+    what an earlier one decoded."""
+    with _tolerant_lock, _captured_lock:
+        _tolerant_state.clear()
+        _variant_kinds.clear()
+        _shell_info.clear()
+        _captured_state[:] = [(), None, 0]
+
+
 #: What a variant that is not even a JSON object decodes to, until its link is dropped.
 _NOT_AN_OBJECT: Any = object()
 
@@ -471,8 +485,6 @@ def _collect(shell: Any, batches: dict[_Variants, _Batch], seen: list[Any]) -> N
     for name in info.shell_lists:
         for item in getattr(shell, name):
             _collect(item, batches, seen)
-    for name in info.shell_ones:
-        _collect(getattr(shell, name), batches, seen)
 
 
 def _has_bad(shell: Any) -> bool:
@@ -482,17 +494,14 @@ def _has_bad(shell: Any) -> bool:
         any(_NOT_AN_OBJECT in getattr(shell, name) for name, _ in info.variant_lists)
         or any(getattr(shell, name) is _NOT_AN_OBJECT for name, _ in info.variant_ones)
         or any(_has_bad(item) for name in info.shell_lists for item in getattr(shell, name))
-        or any(_has_bad(getattr(shell, name)) for name in info.shell_ones)
     )
 
 
-def _resolve(variants: _Variants, batch: _Batch) -> bool:
-    """Decode the raw variants of ``batch`` in a few calls and put them in place.
-    Returns False if one of them was not even a JSON object."""
+def _resolve(variants: _Variants, batch: _Batch) -> None:
+    """Decode the raw variants of ``batch`` in a few calls and put them in place (one
+    that is not even a JSON object becomes ``_NOT_AN_OBJECT``)."""
     raws = [raw for values in batch.lists for raw in values]
     raws += [getattr(shell, name) for shell, name in batch.ones]
-    if not raws:
-        return True
     joined = _join(raws)
     results: list[Any] | None = None
     try:
@@ -500,13 +509,12 @@ def _resolve(variants: _Variants, batch: _Batch) -> bool:
     except msgspec.ValidationError:
         # A kind not seen yet (learn it and retry), or a variant that does not fit.
         try:
-            tags = variants.tags_decoder.decode(joined)
+            tags = [getattr(t, variants.tag_field) for t in variants.tags_decoder.decode(joined)]
         except msgspec.ValidationError:
-            tags = None
-        if tags is not None and variants.learn([getattr(t, variants.tag_field) for t in tags]):
+            tags = []  # a tag that is not a string: no kind to learn
+        if variants.learn(tags):
             with suppress(msgspec.ValidationError):
                 results = variants.batch_decoder.decode(joined)
-    one_by_one = results is None
     if results is None:
         results = [_one_variant(variants, raw) for raw in raws]
     unknown_at = [i for i, value in enumerate(results) if isinstance(value, _Unseen)]
@@ -514,8 +522,8 @@ def _resolve(variants: _Variants, batch: _Batch) -> bool:
         wrapped = variants.unknowns_decoder.decode(
             variants.wrap_raws([raws[i] for i in unknown_at])
         )
-        for i, value in zip(unknown_at, wrapped, strict=True):
-            results[i] = value
+        for n, i in enumerate(unknown_at):
+            results[i] = wrapped[n]
         variants.learn_objects(value.data for value in wrapped)
     at = 0
     for values in batch.lists:
@@ -525,7 +533,6 @@ def _resolve(variants: _Variants, batch: _Batch) -> bool:
     for shell, name in batch.ones:
         setattr(shell, name, results[at])
         at += 1
-    return not one_by_one or all(value is not _NOT_AN_OBJECT for value in results)
 
 
 def _one_variant(variants: _Variants, raw: msgspec.Raw) -> Any:
@@ -551,9 +558,9 @@ def _from_shells(shells: list[Any]) -> tuple[list[CheckoutLink | None], set[int]
     for shell in shells:
         seen.append([])
         _collect(shell, batches, seen[-1])
-    # Every batch is resolved (no short cut): each puts its variants in place.
-    fits = [_resolve(kind, batch) for kind, batch in batches.items()]
-    bad = set() if all(fits) else {i for i, shell in enumerate(shells) if _has_bad(shell)}
+    for kind, batch in batches.items():
+        _resolve(kind, batch)
+    bad = {i for i, shell in enumerate(shells) if _has_bad(shell)}
     for i, objects in enumerate(seen):
         if i not in bad:
             # Every field now holds what the model's type allows: the shell becomes
@@ -566,23 +573,22 @@ def _from_shells(shells: list[Any]) -> tuple[list[CheckoutLink | None], set[int]
 #: Builds of the captured page decoder at most (each learns kinds or keys).
 _MAX_CAPTURED_BUILDS = 32
 _captured_lock = threading.Lock()
-_captured_state: list[Any] = [(), None, 0]  # versions, decoder, builds
+_captured_state: list[Any] = [(), None, 0]  # unions, decoder, builds
 
 
 def _captured_decoder() -> msgspec.json.Decoder[Any] | None:
     """A decoder of a whole page in which the kinds learned so far (with their keys)
-    are captured, or ``None`` before any was learned (or after too many builds)."""
-    versions = tuple(kind.version for kind in _variant_kinds.values())
+    are captured, or ``None`` before the tolerant pass first ran (or after too many
+    builds: then the last one built)."""
+    unions = tuple(kind.captured_union for kind in _variant_kinds.values())
     state = _captured_state
-    if state[0] == versions:
-        return state[1]  # type: ignore[no-any-return]
     with _captured_lock:
-        if state[0] != versions and state[2] < _MAX_CAPTURED_BUILDS:
+        if state[0] != unions and state[2] < _MAX_CAPTURED_BUILDS:
             link = _shell_of(CheckoutLink, captured=True)
             page = msgspec.defstruct(
-                "_CapturedList", [("items", _list_of(link)), ("pagination", Pagination)]
+                f"_{link.__name__}Page", [("items", _list_of(link)), ("pagination", Pagination)]
             )
-            state[:] = [versions, msgspec.json.Decoder(page), state[2] + 1]
+            state[:] = [unions, msgspec.json.Decoder(page), state[2] + 1]
         return state[1]  # type: ignore[no-any-return]
 
 
@@ -602,8 +608,6 @@ def _uncapture(shell: Any, found: list[tuple[Any, Any, _Variants, Any]]) -> None
     for name in info.shell_lists:
         for item in getattr(shell, name):
             _uncapture(item, found)
-    for name in info.shell_ones:
-        _uncapture(getattr(shell, name), found)
     shell.__class__ = info.model
 
 
@@ -614,7 +618,8 @@ def _uncapture_all(links: list[Any]) -> None:
     for link in links:
         _uncapture(link, found)
     datas = msgspec.to_builtins([value for _, _, _, value in found])
-    for (holder, key, kind, _), data in zip(found, datas, strict=True):
+    for n, (holder, key, kind, _) in enumerate(found):
+        data = datas[n]
         if isinstance(key, str):
             setattr(holder, key, kind.unknown(data=data))
         else:
@@ -625,26 +630,27 @@ def _one_tolerantly(raw: bytes) -> CheckoutLink | SkippedItem:
     """One link that does not fit the strict decoder: via its shell, else by a walk
     over the models' types; a ``SkippedItem`` when a required field does not fit."""
     try:
-        links, _ = _from_shells([_link_shell_decoder.decode(raw)])
+        links, _ = _from_shells([_tolerant().link_shell_decoder.decode(raw)])
     except msgspec.ValidationError:
         links = [None]
     if links[0] is not None:
         return links[0]
+    return _walk(raw)
+
+
+def _walk(raw: bytes) -> CheckoutLink | SkippedItem:
+    """One link (valid JSON) by a walk over the models' types, field by field: the last
+    resort, which knows which fields are required and names the one that does not fit."""
     try:
-        doc = _any_decoder.decode(raw)
-        link: CheckoutLink = _link_plan(doc, "")
+        link: CheckoutLink = _tolerant().link_plan(_any_decoder.decode(raw), "")
     except _Invalid as exc:
         return SkippedItem(raw=raw, reason=str(exc))
     return link
 
 
 def _skipped(item: SkippedItem) -> SkippedItem:
-    link_id = None
-    try:
-        doc = _any_decoder.decode(item.raw)
-        link_id = doc.get("id") if isinstance(doc, dict) else None
-    except msgspec.DecodeError:
-        pass
+    doc = _any_decoder.decode(item.raw)  # valid JSON: an item of a decoded page
+    link_id = doc.get("id") if isinstance(doc, dict) else None
     logger.warning(
         "skipped an undecodable checkout link %s: %s",
         link_id if isinstance(link_id, str) else "(no id)",
@@ -698,7 +704,7 @@ def decode_list(body: bytes) -> tuple[list[CheckoutLink], Pagination, list[Skipp
                 _uncapture_all(known.items)
                 return known.items, known.pagination, []
         try:
-            shell = _shell_list_decoder.decode(body)
+            shell = _tolerant().shell_list_decoder.decode(body)
         except msgspec.ValidationError:
             raw = _raw_list_decoder.decode(body)
             items, skipped = _by_items(raw.items)

@@ -43,6 +43,15 @@ def check_token(token: Secret, source: str = "access_token") -> None:
         )
 
 
+class _Masked(str):
+    """A str whose repr is ``'***'`` (its value, sent as is, is unchanged)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(_MASK)
+
+
 class Secret:
     """Holds the access token; prints as ``'***'`` and refuses to be pickled."""
 
@@ -54,6 +63,13 @@ class Secret:
     def reveal(self) -> str:
         """The token itself, for the Authorization header only."""
         return self._value
+
+    def authorization(self) -> str:
+        """The Authorization header's value, as a str that prints (``repr``) as
+        ``'***'``: aiohttp keeps it in its own headers objects, which a traceback
+        printed with its local variables (Sentry, rich, ``pytest --showlocals``) shows,
+        for example when a call is cancelled while its request is in flight."""
+        return _Masked(f"Bearer {self._value}")
 
     def __repr__(self) -> str:
         return "'***'"

@@ -74,18 +74,17 @@ class Response:
     body: bytes
     method: str
     url: str
-    secret: Secret | None = None
+    secret: Secret
 
     def scrub(self, error: BaseException) -> None:
         """Remove the client's token from ``error`` (built from this response), in place."""
-        if self.secret is not None:
-            self.secret.scrub_exception(error)
+        self.secret.scrub_exception(error)
 
     def __repr__(self) -> str:
         # Not the body or the headers: a traceback printed with its locals shows this,
-        # and a server may echo the token in either.
-        url = self.secret.scrub(self.url) if self.secret is not None else self.url
-        return f"<Response {self.status} to {self.method} {shorten(url)}: {len(self.body)} bytes>"
+        # and a server may echo the token in either (or in a URL it redirects to).
+        url = shorten(self.secret.scrub(self.url))
+        return f"<Response {self.status} to {self.method} {url}: {len(self.body)} bytes>"
 
 
 def check_session(session: object) -> None:
@@ -419,10 +418,10 @@ class Transport:
         timeout: aiohttp.ClientTimeout,
         extra_headers: tuple[tuple[str, str], ...] = (),
     ) -> Response:
-        headers = _Headers(self._headers)
+        headers = CIMultiDict(self._headers)
         for name, value in extra_headers:  # checked: never Authorization or Content-*
             headers[name] = value  # replaces a default of any case (Polar-Version)
-        headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        headers["Authorization"] = self._token.authorization()
         if body is not None:
             headers["Content-Type"] = "application/json"
         for _ in range(_MAX_REDIRECTS + 1):
@@ -491,10 +490,8 @@ class Transport:
         if length is not None and length > cap:
             _too_large(cap, length, method, str(resp.url))
         # Content-Length counts the bytes on the wire: a compressed body can inflate far
-        # past the cap, so only an identity-encoded one may be read in one go; the rest
-        # is read chunk by chunk, decompressed, and counted as it grows.
-        if length is not None and resp.headers.get("Content-Encoding", "identity") == "identity":
-            return await resp.read()
+        # past the cap, so every body is read chunk by chunk (decompressed) and counted
+        # as it grows.
         data = bytearray()
         async for chunk in resp.content.iter_any():
             data += chunk
@@ -522,15 +519,6 @@ class Transport:
                 (time.monotonic() - started) * 1000,
                 "-" if retry_in is None else f"{retry_in:.3f}",
             )
-
-
-class _Headers(CIMultiDict[str]):
-    """Request headers whose repr hides the Authorization value: a traceback printed
-    with its local variables (pytest --showlocals, rich, Sentry) shows ``***``."""
-
-    def __repr__(self) -> str:
-        shown = [(k, "***" if k.lower() == "authorization" else v) for k, v in self.items()]
-        return f"<_Headers({shown!r})>"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from aioresponses import aioresponses
 
-from polar_links import Backoff, Polar
+from polar_links import Backoff, Polar, _decoding
 from polar_links.testing import PolarTestServer
 
 from . import aioresponses_compat
@@ -35,6 +35,14 @@ def _no_polar_host_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     POLAR_ENVIRONMENT must not send them elsewhere."""
     monkeypatch.delenv("POLAR_BASE_URL", raising=False)
     monkeypatch.delenv("POLAR_ENVIRONMENT", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _decoders_start_over() -> None:
+    """Each test decodes as a fresh process would: the tolerant pass builds its shells
+    and learns kinds and keys from that test's bodies only (no dependence on test order;
+    and under mutation testing the mutated builders run in every test)."""
+    _decoding._start_over()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from aioresponses import aioresponses
 from polar_links import Backoff, Polar
 
 from . import factories as f
-from .conftest import BASE, TOKEN
+from .conftest import BASE, LIST_URL, TOKEN
 
 LINK_ID = "3f2c9a4e-1b2d-4c3e-8f4a-5b6c7d8e9f01"
 URL = f"{BASE}/v1/checkout-links/{LINK_ID}"
@@ -56,3 +56,19 @@ async def test_a_429_without_retry_after_logs_a_backoff_within_the_first_bound(
     waits = [float(line.rsplit("retry_in_s=", 1)[1]) for line in lines[:2]]
     assert 0.0 <= waits[0] <= 0.04  # full jitter up to initial * 2**0
     assert 0.0 <= waits[1] <= 0.08  # then up to initial * 2**1
+
+
+async def test_a_list_request_logs_its_query_so_the_page_is_visible(
+    api: aioresponses, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.get(LIST_URL, payload=f.list_body([f.link(id=LINK_ID)], total_count=1, max_page=1))
+    async with Polar(TOKEN, base_url=BASE) as polar:
+        with caplog.at_level(logging.DEBUG, logger="polar_links"):
+            page = await polar.checkout_links.list(limit=7).first_page()
+    assert [link.id for link in page.items] == [LINK_ID]
+    (line,) = polar_lines(caplog)
+    assert re.fullmatch(
+        r"GET /v1/checkout-links/\?page=1&limit=7 -> 200 attempt=1 "
+        r"elapsed_ms=\d+\.\d retry_in_s=-",
+        line,
+    ), line
