@@ -243,6 +243,7 @@ MUTATION_MODULES: dict[str, list[str]] = {
         "tests/test_connection_pool.py",
         "tests/test_debug_log.py",
         "tests/test_transport_edges.py",
+        "tests/test_rate_limit_waits.py",
     ],
 }
 #: One line per equivalent mutant: ``module  mutant-id  why it is equivalent``.

@@ -264,7 +264,7 @@ class Transport:
             decision = decide(rules, state, outcome, time.monotonic())
             if decision.cool_down is not None:
                 self._cool_down(decision.cool_down)
-            retry_in = decision.wait if decision.verdict is Verdict.RETRY else None
+            retry_in = decision.wait  # None unless the verdict is RETRY
             self._log(method, shown, result, sent, started, retry_in)
             if decision.verdict is Verdict.DONE and isinstance(result, Response):
                 return result
@@ -273,8 +273,10 @@ class Transport:
                     raise _status_error(result, retry_after, self._headers)
                 raise result.error
             state = decision.state
-            # After a 429 the throttle holds the next attempt until the cooldown is over.
-            if decision.cool_down is None and decision.wait:
+            # After a 429 this call waits its own Retry-After, and the throttle holds
+            # every call of the client for the pause (the same wait, capped at
+            # MAX_COOL_DOWN): the two end together unless the cap cut the pause.
+            if decision.wait:
                 await asyncio.sleep(decision.wait)
 
     async def _acquire(self, call: _Call, state: RetryState, sent: int) -> Slot:

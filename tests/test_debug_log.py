@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 
+import aiohttp
 import pytest
 from aioresponses import aioresponses
 
@@ -72,3 +73,20 @@ async def test_a_list_request_logs_its_query_so_the_page_is_visible(
         r"elapsed_ms=\d+\.\d retry_in_s=-",
         line,
     ), line
+
+
+async def test_a_failed_attempt_logs_the_error_it_got(
+    api: aioresponses, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.get(URL, exception=aiohttp.ServerDisconnectedError())
+    api.get(URL, payload=f.link(id=LINK_ID))
+    async with Polar(TOKEN, base_url=BASE, backoff=Backoff(initial=0.01, maximum=0.02)) as polar:
+        with caplog.at_level(logging.DEBUG, logger="polar_links"):
+            await polar.checkout_links.get(LINK_ID)
+    first, second = polar_lines(caplog)
+    assert re.fullmatch(
+        rf"GET /v1/checkout-links/{LINK_ID} -> APIConnectionError attempt=1 "
+        r"elapsed_ms=\d+\.\d retry_in_s=0\.0[0-2]\d",
+        first,
+    ), first
+    assert " -> 200 attempt=2 " in second

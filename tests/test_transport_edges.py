@@ -6,7 +6,9 @@ when a call is cancelled in the middle (no token, anywhere)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import time
 import traceback
 from collections.abc import Callable
 
@@ -22,10 +24,11 @@ from polar_links import (
     InvalidResponseError,
     Polar,
     RateLimit,
+    _retry,
 )
 
 from . import factories as f
-from .conftest import BASE, serve
+from .conftest import BASE, FAST_BACKOFF, serve
 
 TOKEN = "polar_oat_transport_edges_token"
 LINK_ID = "3f2c9a4e-1b2d-4c3e-8f4a-5b6c7d8e9f01"
@@ -139,6 +142,46 @@ async def test_a_wait_under_a_second_longer_than_the_bound_is_refused_before_wai
     assert "would hold it about 0." in str(error)
 
 
+# ---------------------------------------------------------------- waits
+
+
+@pytest.mark.parametrize("cap", [3600.0, 0.2])
+async def test_after_a_429_the_call_waits_its_retry_after_once(
+    cap: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client-wide pause after a 429 and the call's own wait run together: the retry
+    # goes after the Retry-After, not twice as late, and not earlier when the pause of
+    # the whole client is capped (at MAX_COOL_DOWN, an hour) below it.
+    monkeypatch.setattr(_retry, "MAX_COOL_DOWN", cap)
+    seen: list[float] = []
+
+    async def limited(request: web.Request) -> web.Response:
+        seen.append(time.monotonic())
+        if len(seen) == 1:
+            return web.Response(status=429, headers={"Retry-After": "1"})
+        return web.json_response(f.link(id=LINK_ID))
+
+    async with serve(app_with(limited)) as url, Polar(TOKEN, base_url=url) as polar:
+        await polar.checkout_links.get(LINK_ID)
+    assert len(seen) == 2
+    assert 0.95 <= seen[1] - seen[0] < 1.7  # 1 s, not 2 s
+
+
+async def test_the_debug_line_gives_the_attempts_time_in_milliseconds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.2)
+        return web.json_response(f.link(id=LINK_ID))
+
+    async with serve(app_with(slow)) as url, Polar(TOKEN, base_url=url) as polar:
+        with caplog.at_level(logging.DEBUG, logger="polar_links"):
+            await polar.checkout_links.get(LINK_ID)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "polar_links"]
+    elapsed = float(line.split("elapsed_ms=")[1].split()[0])
+    assert 190 <= elapsed < 5000, line
+
+
 # ---------------------------------------------------------------- connection failures
 
 
@@ -159,6 +202,22 @@ async def test_a_connection_failure_names_aiohttps_error_and_its_words(
             await polar.checkout_links.get(LINK_ID)
     assert str(raised.value) == f"connection failed on GET {target} after 1 attempt: {shown}"
     assert (raised.value.method, raised.value.url, raised.value.attempts) == ("GET", target, 1)
+
+
+async def test_a_connection_failure_after_retries_counts_every_attempt(
+    api: aioresponses,
+) -> None:
+    target = f"{BASE}/v1/checkout-links/{LINK_ID}"
+    for _ in range(3):
+        api.get(target, exception=aiohttp.ServerDisconnectedError())
+    async with Polar(TOKEN, base_url=BASE, max_retries=2, backoff=FAST_BACKOFF) as polar:
+        with pytest.raises(APIConnectionError) as raised:
+            await polar.checkout_links.get(LINK_ID)
+    assert str(raised.value) == (
+        f"connection failed on GET {target} after 3 attempts: "
+        "ServerDisconnectedError: Server disconnected"
+    )
+    assert raised.value.attempts == 3
 
 
 # ---------------------------------------------------------------- cancelled mid-call
