@@ -368,10 +368,9 @@ class Transport:
         method, url = call.method, call.url
         timeout = call.options.timeout
         total, connect = timeout.total, timeout.connect
-        if call.deadline is not None:  # no attempt outlives the call
+        if call.deadline is not None:  # no attempt outlives the call (connecting included)
             remaining = max(call.deadline - time.monotonic(), 0.001)
             total = remaining if total is None else min(total, remaining)
-            connect = remaining if connect is None else min(connect, remaining)
         try:
             return await self._send(
                 session,
@@ -381,9 +380,9 @@ class Transport:
                 aiohttp.ClientTimeout(
                     total=total,
                     sock_connect=connect,
-                    # aiohttp rounds a timeout of 5 s or more up to a whole second; a
-                    # bounded call needs it to fire on time.
-                    **({} if call.deadline is None else {"ceil_threshold": math.inf}),
+                    # aiohttp rounds a timeout of 5 s or more up to the next whole
+                    # second of the loop's clock: a timeout (and a bound) fires on time.
+                    ceil_threshold=math.inf,
                 ),
                 call.options.extra_headers,
             )

@@ -6,6 +6,8 @@ when a call is cancelled in the middle (no token, anywhere)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gzip
 import logging
 import re
 import time
@@ -19,13 +21,18 @@ from aioresponses import aioresponses
 
 from polar_links import (
     APIConnectionError,
+    APITimeoutError,
     Backoff,
     CallTimeoutError,
     InvalidResponseError,
     Polar,
     RateLimit,
+    RateLimitError,
+    ResponseTooLargeError,
+    Timeout,
     _retry,
 )
+from polar_links._ratelimit import Slot, Throttle
 
 from . import factories as f
 from .conftest import BASE, FAST_BACKOFF, serve
@@ -180,6 +187,240 @@ async def test_the_debug_line_gives_the_attempts_time_in_milliseconds(
     (line,) = [r.getMessage() for r in caplog.records if r.name == "polar_links"]
     elapsed = float(line.split("elapsed_ms=")[1].split()[0])
     assert 190 <= elapsed < 5000, line
+
+
+async def test_a_call_waiting_out_a_short_pause_fails_when_a_longer_one_starts() -> None:
+    # No rate limit and no bound: a call waits out the client's short pause, but when a
+    # 429 (to a request already in flight) starts a pause longer than its patience, it
+    # fails at once instead of waiting.
+    in_flight, first, waiting = (f.link()["id"] for _ in range(3))
+    limited = asyncio.Event()
+
+    async def answer(request: web.Request) -> web.Response:
+        link_id = request.path.rsplit("/", 1)[1]
+        if link_id == in_flight:
+            await asyncio.sleep(0.4)
+            return web.Response(status=429, headers={"Retry-After": "30"})
+        if link_id == first and not limited.is_set():
+            limited.set()
+            return web.Response(status=429, headers={"Retry-After": "0.8"})
+        return web.json_response(f.link(id=link_id))
+
+    backoff = Backoff(max_rate_limit_wait=2.0)
+    async with serve(app_with(answer)) as url, Polar(TOKEN, base_url=url, backoff=backoff) as polar:
+        slow = asyncio.ensure_future(polar.checkout_links.get(in_flight))
+        a = asyncio.ensure_future(polar.checkout_links.get(first))
+        await limited.wait()
+        await asyncio.sleep(0.1)  # the client has started its 0.8 s pause
+        b = asyncio.ensure_future(polar.checkout_links.get(waiting))
+        with pytest.raises(RateLimitError):
+            await slow  # its 429 starts a 30 s pause
+        started = time.monotonic()
+        with pytest.raises(RateLimitError) as raised:
+            await asyncio.wait_for(b, 5)
+        assert time.monotonic() - started < 1.0
+        assert "pausing for" in str(raised.value)
+        with pytest.raises(RateLimitError):
+            await a
+
+
+def limited_once(retry_after: str, delay: float = 0.0) -> Callable[[web.Request], object]:
+    """A handler that answers the first request for each link 429 (after ``delay``
+    seconds) and every later one with the link; the times of the requests in ``.seen``."""
+    seen: dict[str, list[float]] = {}
+
+    async def answer(request: web.Request) -> web.Response:
+        link_id = request.path.rsplit("/", 1)[1]
+        times = seen.setdefault(link_id, [])
+        times.append(time.monotonic())
+        if len(times) == 1:
+            await asyncio.sleep(delay)
+            return web.Response(status=429, headers={"Retry-After": retry_after})
+        return web.json_response(f.link(id=link_id))
+
+    answer.seen = seen  # type: ignore[attr-defined]
+    return answer
+
+
+async def test_a_bound_shorter_than_a_sub_second_pause_fails_at_once_saying_so() -> None:
+    async with serve(app_with(limited_once("0.8"))) as url, Polar(TOKEN, base_url=url) as polar:
+        first = asyncio.ensure_future(polar.checkout_links.get(LINK_ID))
+        await asyncio.sleep(0.2)  # its 429 started a 0.8 s pause
+        started = time.monotonic()
+        with pytest.raises(RateLimitError) as raised:
+            await polar.checkout_links.get(f.link()["id"], call_timeout=0.3)
+        assert time.monotonic() - started < 0.2
+        await first
+    assert re.search(
+        r"not sent: this client is pausing for 0\.[4-6] s more after a 429 from the server, "
+        r"and this call's call_timeout=0\.3 s leaves 0\.[23] s$",
+        str(raised.value),
+    ), str(raised.value)
+
+
+async def test_a_calls_patience_counts_from_its_own_first_429() -> None:
+    # The call's own 429 (Retry-After 0.5) comes first; while it waits, a 429 to another
+    # request in flight pauses the client longer. When the call is due again, what is
+    # left of its patience (1 s minus the 0.5 s since its 429) is shorter than the
+    # pause: it fails at once instead of outliving its patience.
+    handler = limited_once("0.5")
+    other = f.link()["id"]
+
+    async def answer(request: web.Request) -> web.Response:
+        if request.path.endswith(other):
+            await asyncio.sleep(0.3)
+            return web.Response(status=429, headers={"Retry-After": "0.8"})
+        return await handler(request)  # type: ignore[no-any-return, operator]
+
+    backoff = Backoff(max_rate_limit_wait=1.0)
+    async with serve(app_with(answer)) as url, Polar(TOKEN, base_url=url, backoff=backoff) as polar:
+        slow = asyncio.ensure_future(polar.checkout_links.get(other))
+        with pytest.raises(RateLimitError) as raised:
+            await polar.checkout_links.get(LINK_ID)
+        with contextlib.suppress(RateLimitError):
+            await slow
+    assert re.search(
+        r"its patience with 429s \(Backoff\.max_rate_limit_wait=1 s\) leaves 0\.[3-5] s$",
+        str(raised.value),
+    ), str(raised.value)
+
+
+async def stalled(request: web.Request) -> web.Response:
+    await asyncio.sleep(3)
+    return web.Response(status=204)  # pragma: no cover (cancelled before)
+
+
+async def test_a_bound_cuts_an_attempt_that_has_no_time_limit_of_its_own() -> None:
+    async with serve(app_with(stalled)) as url, Polar(TOKEN, base_url=url, timeout=None) as polar:
+        started = time.monotonic()
+        with pytest.raises(CallTimeoutError) as raised:
+            await polar.checkout_links.get(LINK_ID, call_timeout=0.5)
+        assert time.monotonic() - started < 2.0
+    assert (raised.value.reason, raised.value.attempts) == ("attempt", 1)
+
+
+async def test_an_attempts_own_timeout_still_applies_within_a_longer_bound() -> None:
+    timeout = Timeout(total=0.3)
+    async with (
+        serve(app_with(stalled)) as url,
+        Polar(TOKEN, base_url=url, timeout=timeout, max_retries=0) as polar,
+    ):
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError) as raised:
+            await polar.checkout_links.get(LINK_ID, call_timeout=5)
+        assert time.monotonic() - started < 2.0
+    assert type(raised.value) is APITimeoutError  # the attempt's, not the bound's
+    assert raised.value.attempts == 1
+
+
+async def test_calls_waiting_ahead_are_counted_after_earlier_waiters_left() -> None:
+    # Two calls wait for the rate limit and are served; later, with two calls waiting
+    # again, a bounded call is refused at once from its expected wait (three windows).
+    async def answer(request: web.Request) -> web.Response:
+        return web.json_response(f.link(id=LINK_ID))
+
+    budget = RateLimit(requests=1, per=0.4, burst=1)
+    async with (
+        serve(app_with(answer)) as url,
+        Polar(TOKEN, base_url=url, rate_limit=budget) as polar,
+    ):
+        await asyncio.gather(*(polar.checkout_links.get(LINK_ID) for _ in range(3)))
+        ahead = [asyncio.ensure_future(polar.checkout_links.get(LINK_ID)) for _ in range(2)]
+        await asyncio.sleep(0.01)
+        with pytest.raises(CallTimeoutError) as raised:
+            await polar.checkout_links.get(LINK_ID, call_timeout=0.9)
+        await asyncio.gather(*ahead)
+    assert raised.value.wait is not None
+    assert raised.value.wait >= 0.9
+
+
+class GatedThrottle(Throttle):
+    """The client's throttle (a roomy RateLimit), whose slots are handed out only once
+    ``gate`` is set; records each slot given back."""
+
+    def __init__(self) -> None:
+        super().__init__(RateLimit(requests=1000, per=1.0))
+        self.gate = asyncio.Event()
+        self.given_back = 0
+
+    async def acquire(self) -> Slot:
+        await self.gate.wait()
+        slot = await super().acquire()
+
+        def release() -> None:
+            self.given_back += 1
+            slot.release()
+
+        return Slot(release)
+
+
+async def test_a_slot_granted_as_its_call_is_cancelled_goes_back() -> None:
+    throttle = GatedThrottle()
+    async with Polar(TOKEN, base_url=BASE) as polar:
+        polar._transport.throttle = throttle
+        call = asyncio.ensure_future(polar.checkout_links.get(LINK_ID))
+        await asyncio.sleep(0.05)  # waiting for a slot
+        throttle.gate.set()
+        await asyncio.sleep(0)  # the slot is granted ...
+        call.cancel()  # ... and the call cancelled before it could use it
+        with pytest.raises(asyncio.CancelledError):
+            await call
+    assert throttle.given_back == 1
+
+
+async def test_a_timeout_of_5_s_or_more_fires_on_time_not_at_the_next_whole_second() -> None:
+    # aiohttp rounds such a timeout up to the next whole second of the loop's clock:
+    # started just after a whole second, a 5.3 s timeout would fire 0.6 s late.
+    async def stalled_longer(request: web.Request) -> web.Response:
+        await asyncio.sleep(7)
+        return web.Response(status=204)  # pragma: no cover (timed out before)
+
+    loop = asyncio.get_running_loop()
+    timeout = Timeout(total=5.3)
+    async with (
+        serve(app_with(stalled_longer)) as url,
+        Polar(TOKEN, base_url=url, timeout=timeout, max_retries=0) as polar,
+    ):
+        await asyncio.sleep(1.05 - loop.time() % 1)  # just after a whole second
+        started = loop.time()
+        with pytest.raises(APITimeoutError):
+            await polar.checkout_links.get(LINK_ID)
+        took = loop.time() - started
+    assert 5.2 <= took < 5.75, took  # late by 0.65 s if rounded up
+
+
+needs_decompress_limit = pytest.mark.skipif(
+    not hasattr(aiohttp.http_exceptions, "DecompressSizeError"),
+    reason="aiohttp < 3.13 has no decompression limit of its own",
+)
+
+
+@needs_decompress_limit
+async def test_a_body_inflating_past_aiohttps_own_limit_is_too_large_and_not_retried() -> None:
+    bomb = gzip.compress(bytes(40 * 1024 * 1024))  # 40 MiB of zeros in about 40 kB
+    seen: list[str] = []
+
+    async def inflating(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        return web.Response(
+            body=bomb,
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        )
+
+    cap = 64 * 1024 * 1024
+    async with (
+        serve(app_with(inflating)) as url,
+        Polar(TOKEN, base_url=url, max_response_bytes=cap) as polar,
+    ):
+        with pytest.raises(ResponseTooLargeError) as raised:
+            await polar.checkout_links.get(LINK_ID)
+    target = f"{url}/v1/checkout-links/{LINK_ID}"
+    assert str(raised.value) == (
+        f"response to GET {target} inflates past aiohttp's decompression limit "
+        f"(max_response_bytes={cap})"
+    )
+    assert (raised.value.limit, raised.value.method, raised.value.url) == (cap, "GET", target)
+    assert len(seen) == 1  # the same answer would come again: no retry
 
 
 # ---------------------------------------------------------------- connection failures
