@@ -438,7 +438,7 @@ class Transport:
             ) as resp:
                 if 300 <= resp.status < 400:
                     url = self._redirect_target(resp, method)
-                    if resp.status in (301, 302, 303) and method not in ("GET", "HEAD"):
+                    if resp.status in (301, 302, 303):  # a GET after them (no-op for one)
                         method, body = "GET", None
                         headers.pop("Content-Type", None)
                     if url.origin() != self.base_url.origin():

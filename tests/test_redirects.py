@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from polar_links import InvalidResponseError, Polar
+from polar_links import InvalidResponseError, NotFoundError, Polar
 
 from . import factories as f
 from .conftest import serve
@@ -178,3 +178,20 @@ async def test_a_redirect_without_location_names_the_method_and_url() -> None:
         target,
         302,
     )
+
+
+async def test_an_error_after_a_post_turned_get_names_the_get() -> None:
+    rec = Recorder()
+    app = web.Application()
+    rec.redirects["/v1/checkout-links/"] = (303, "/gone")
+
+    async def gone(request: web.Request) -> web.Response:
+        return web.json_response({"detail": "Not Found"}, status=404)
+
+    app.router.add_get("/gone", gone)
+    app.router.add_route("*", "/{tail:.*}", rec.handle)
+    async with serve(app) as url, Polar(TOKEN, base_url=url) as polar:
+        with pytest.raises(NotFoundError) as raised:
+            await polar.checkout_links.create(products=[PRODUCT])
+    assert (raised.value.method, raised.value.url) == ("GET", f"{url}/gone")
+    assert f"GET {url}/gone" in str(raised.value)

@@ -300,15 +300,17 @@ async def test_a_bound_cuts_an_attempt_that_has_no_time_limit_of_its_own() -> No
 
 
 async def test_an_attempts_own_timeout_still_applies_within_a_longer_bound() -> None:
-    timeout = Timeout(total=0.3)
+    # The attempt's timeout (1 s) fires half a second before the bound (1.6 s): it is
+    # the attempt's timeout, not the bound running out.
+    timeout = Timeout(total=1.0)
     async with (
         serve(app_with(stalled)) as url,
         Polar(TOKEN, base_url=url, timeout=timeout, max_retries=0) as polar,
     ):
         started = time.monotonic()
         with pytest.raises(APITimeoutError) as raised:
-            await polar.checkout_links.get(LINK_ID, call_timeout=5)
-        assert time.monotonic() - started < 2.0
+            await polar.checkout_links.get(LINK_ID, call_timeout=1.6)
+        assert time.monotonic() - started < 1.5
     assert type(raised.value) is APITimeoutError  # the attempt's, not the bound's
     assert raised.value.attempts == 1
 
