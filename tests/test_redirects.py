@@ -195,3 +195,18 @@ async def test_an_error_after_a_post_turned_get_names_the_get() -> None:
             await polar.checkout_links.create(products=[PRODUCT])
     assert (raised.value.method, raised.value.url) == ("GET", f"{url}/gone")
     assert f"GET {url}/gone" in str(raised.value)
+
+
+async def test_no_hop_after_leaving_the_api_origin_carries_the_token() -> None:
+    api, other = Recorder(), Recorder()
+    link_id = api.link["id"]
+    async with serve(other.app()) as other_url, serve(api.app()) as url:
+        api.redirects[f"/v1/checkout-links/{link_id}"] = (302, f"{other_url}/first")
+        other.redirects["/first"] = (302, "/second")  # still not the API's origin
+        other.link = api.link
+        async with Polar(TOKEN, base_url=url) as polar:
+            assert (await polar.checkout_links.get(link_id)).id == link_id
+    assert [(p, auth) for _, p, _, auth, _ in other.seen] == [
+        ("/first", None),
+        ("/second", None),
+    ]
