@@ -214,7 +214,8 @@ class Transport:
         as a response (a DELETE whose answer was lost has done its job).
         """
         session = self._get_session()
-        url = self.base_url.with_path(self.base_url.path.rstrip("/") + path, encoded=True)
+        # The raw (still percent-encoded) path: a base path with %20 in it stays so.
+        url = self.base_url.with_path(self.base_url.raw_path.rstrip("/") + path, encoded=True)
         query = [*(query or ()), *options.extra_query]
         if query:
             url = url.with_query(query)

@@ -125,8 +125,11 @@ async def test_using_a_closed_client_is_a_clear_error(api: aioresponses) -> None
     await polar.aclose()  # idempotent
     assert polar.closed
     assert "closed" in repr(polar)
-    with pytest.raises(RuntimeError, match="this Polar client is closed"):
+    with pytest.raises(RuntimeError) as raised:
         await polar.checkout_links.get(LINK_ID)
+    assert str(raised.value) == (
+        "this Polar client is closed; create a new Polar(...) (or use `async with`)"
+    )
 
 
 async def test_an_injected_session_is_used_and_left_open(api: aioresponses) -> None:

@@ -425,6 +425,21 @@ async def test_a_body_inflating_past_aiohttps_own_limit_is_too_large_and_not_ret
     assert len(seen) == 1  # the same answer would come again: no retry
 
 
+async def test_a_base_url_with_a_percent_encoded_path_keeps_it() -> None:
+    seen: list[str] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        seen.append(request.raw_path)
+        return web.json_response(f.link(id=LINK_ID))
+
+    async with (
+        serve(app_with(answer)) as url,
+        Polar(TOKEN, base_url=f"{url}/proxy%20one/X/") as polar,
+    ):
+        await polar.checkout_links.get(LINK_ID)
+    assert seen == [f"/proxy%20one/X/v1/checkout-links/{LINK_ID}"]
+
+
 # ---------------------------------------------------------------- connection failures
 
 
