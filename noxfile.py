@@ -244,6 +244,7 @@ MUTATION_MODULES: dict[str, list[str]] = {
         "tests/test_debug_log.py",
         "tests/test_transport_edges.py",
         "tests/test_rate_limit_waits.py",
+        "tests/test_misuse.py",
     ],
 }
 #: One line per equivalent mutant: ``module  mutant-id  why it is equivalent``.
