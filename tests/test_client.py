@@ -66,7 +66,7 @@ def test_default_rate_limits_follow_polars_documented_limits() -> None:
         ({"concurrency": 100}, ValueError, "concurrency must be an int from 1 to 64, got 100"),
         ({"timeout": "30"}, TypeError, "timeout must be a Timeout or a number of seconds"),
         ({"timeout": -1}, ValueError, "Timeout.total must be a positive number of seconds"),
-        ({"session": object()}, TypeError, "session must be an aiohttp.ClientSession"),
+        ({"session": object()}, TypeError, "session must be an aiohttp.ClientSession, got object"),
         ({"rate_limit": 500}, TypeError, "rate_limit must be a RateLimit, 'auto' or None"),
     ],
 )
