@@ -12,13 +12,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yarl
 from aiohttp import web
-from aioresponses import aioresponses
+from aioresponses import CallbackResult, aioresponses
 
 from polar_links import Backoff, Polar, _decoding
 from polar_links.testing import PolarTestServer
 
 from . import aioresponses_compat
+from . import factories as f
 
 aioresponses_compat.install()
 
@@ -49,6 +51,20 @@ def _decoders_start_over() -> None:
 def api() -> Iterator[aioresponses]:
     with aioresponses() as mocked:
         yield mocked
+
+
+def answer_pages(api: aioresponses, body_of: Callable[[int], dict[str, Any]]) -> list[int]:
+    """Mock the list endpoint: each request for page ``n`` gets ``body_of(n)``. Returns the
+    page numbers requested, in order (filled as the requests come)."""
+    requested: list[int] = []
+
+    async def answer(url: yarl.URL, **kwargs: Any) -> CallbackResult:
+        page = int(url.query["page"])
+        requested.append(page)
+        return CallbackResult(body=f.to_bytes(body_of(page)), content_type="application/json")
+
+    api.get(LIST_URL, callback=answer, repeat=True)
+    return requested
 
 
 @pytest.fixture

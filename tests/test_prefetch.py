@@ -8,15 +8,14 @@ import asyncio
 from typing import Any
 
 import pytest
-from aioresponses import CallbackResult, aioresponses
-from yarl import URL
+from aioresponses import aioresponses
 
 from polar_links import Polar
 from polar_links._decoding import decode_link
 from polar_links._pagination import CheckoutLinkPaginator, Page
 
 from . import factories as f
-from .conftest import LIST_URL
+from .conftest import answer_pages
 from .test_pagination import serve_pages
 
 
@@ -57,17 +56,13 @@ async def test_a_page_whose_max_page_is_its_own_number_ends_the_walk(
 ) -> None:
     # Page 1 says 5 pages; page 2 says it is the last (the list shrank): the walk ends.
     items = [f.link() for _ in range(50)]
-    requested: list[int] = []
 
-    async def answer(url: URL, **kwargs: Any) -> CallbackResult:
-        page = int(url.query["page"])
-        requested.append(page)
+    def body(page: int) -> dict[str, Any]:
         max_page = 5 if page == 1 else 2
         chunk = items[(page - 1) * 10 : page * 10]
-        body = f.list_body(chunk, total_count=10 * max_page, max_page=max_page)
-        return CallbackResult(body=f.to_bytes(body), content_type="application/json")
+        return f.list_body(chunk, total_count=10 * max_page, max_page=max_page)
 
-    api.get(LIST_URL, callback=answer, repeat=True)
+    requested = answer_pages(api, body)
     pages = [p async for p in polar.checkout_links.list(limit=10, concurrency=1).pages()]
     assert [p.page for p in pages] == [1, 2]
     assert requested == [1, 2]
@@ -159,14 +154,7 @@ async def test_after_an_empty_first_page_prefetch_counts_one_link_a_page(
         chunk = [] if page == 1 else items[(page - 2) * 10 : (page - 1) * 10]
         return f.list_body(chunk, total_count=50, max_page=6)
 
-    requested: list[int] = []
-
-    async def answer(url: URL, **kwargs: Any) -> CallbackResult:
-        page = int(url.query["page"])
-        requested.append(page)
-        return CallbackResult(body=f.to_bytes(body(page)), content_type="application/json")
-
-    api.get(LIST_URL, callback=answer, repeat=True)
+    requested = answer_pages(api, body)
     pages = polar.checkout_links.list(limit=10, max_items=3, concurrency=4).pages()
     try:
         first = await anext(pages)

@@ -12,7 +12,7 @@ import logging
 import re
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -41,10 +41,23 @@ TOKEN = "polar_oat_transport_edges_token"
 LINK_ID = "3f2c9a4e-1b2d-4c3e-8f4a-5b6c7d8e9f01"
 
 
-def app_with(handler: Callable[[web.Request], object]) -> web.Application:
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def app_with(handler: Handler) -> web.Application:
     app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)  # type: ignore[arg-type]
+    app.router.add_route("*", "/{tail:.*}", handler)
     return app
+
+
+def stalled_for(seconds: float) -> Handler:
+    """A handler that answers nothing for ``seconds`` (longer than the test waits)."""
+
+    async def stalled(request: web.Request) -> web.Response:
+        await asyncio.sleep(seconds)
+        return web.Response(status=204)  # pragma: no cover (the client gave up before)
+
+    return stalled
 
 
 # ---------------------------------------------------------------- redirect targets
@@ -224,21 +237,18 @@ async def test_a_call_waiting_out_a_short_pause_fails_when_a_longer_one_starts()
             await a
 
 
-def limited_once(retry_after: str, delay: float = 0.0) -> Callable[[web.Request], object]:
-    """A handler that answers the first request for each link 429 (after ``delay``
-    seconds) and every later one with the link; the times of the requests in ``.seen``."""
-    seen: dict[str, list[float]] = {}
+def limited_once(retry_after: str) -> Handler:
+    """A handler that answers the first request for each link 429 with ``retry_after``,
+    and every later one with the link."""
+    limited: set[str] = set()
 
     async def answer(request: web.Request) -> web.Response:
         link_id = request.path.rsplit("/", 1)[1]
-        times = seen.setdefault(link_id, [])
-        times.append(time.monotonic())
-        if len(times) == 1:
-            await asyncio.sleep(delay)
+        if link_id not in limited:
+            limited.add(link_id)
             return web.Response(status=429, headers={"Retry-After": retry_after})
         return web.json_response(f.link(id=link_id))
 
-    answer.seen = seen  # type: ignore[attr-defined]
     return answer
 
 
@@ -266,11 +276,11 @@ async def test_a_calls_patience_counts_from_its_own_first_429() -> None:
     handler = limited_once("0.5")
     other = f.link()["id"]
 
-    async def answer(request: web.Request) -> web.Response:
+    async def answer(request: web.Request) -> web.StreamResponse:
         if request.path.endswith(other):
             await asyncio.sleep(0.3)
             return web.Response(status=429, headers={"Retry-After": "0.8"})
-        return await handler(request)  # type: ignore[no-any-return, operator]
+        return await handler(request)
 
     backoff = Backoff(max_rate_limit_wait=1.0)
     async with serve(app_with(answer)) as url, Polar(TOKEN, base_url=url, backoff=backoff) as polar:
@@ -285,13 +295,11 @@ async def test_a_calls_patience_counts_from_its_own_first_429() -> None:
     ), str(raised.value)
 
 
-async def stalled(request: web.Request) -> web.Response:
-    await asyncio.sleep(3)
-    return web.Response(status=204)  # pragma: no cover (cancelled before)
-
-
 async def test_a_bound_cuts_an_attempt_that_has_no_time_limit_of_its_own() -> None:
-    async with serve(app_with(stalled)) as url, Polar(TOKEN, base_url=url, timeout=None) as polar:
+    async with (
+        serve(app_with(stalled_for(3))) as url,
+        Polar(TOKEN, base_url=url, timeout=None) as polar,
+    ):
         started = time.monotonic()
         with pytest.raises(CallTimeoutError) as raised:
             await polar.checkout_links.get(LINK_ID, call_timeout=0.5)
@@ -304,7 +312,7 @@ async def test_an_attempts_own_timeout_still_applies_within_a_longer_bound() -> 
     # the attempt's timeout, not the bound running out.
     timeout = Timeout(total=1.0)
     async with (
-        serve(app_with(stalled)) as url,
+        serve(app_with(stalled_for(3))) as url,
         Polar(TOKEN, base_url=url, timeout=timeout, max_retries=0) as polar,
     ):
         started = time.monotonic()
@@ -373,14 +381,10 @@ async def test_a_slot_granted_as_its_call_is_cancelled_goes_back() -> None:
 async def test_a_timeout_of_5_s_or_more_fires_on_time_not_at_the_next_whole_second() -> None:
     # aiohttp rounds such a timeout up to the next whole second of the loop's clock:
     # started just after a whole second, a 5.3 s timeout would fire 0.6 s late.
-    async def stalled_longer(request: web.Request) -> web.Response:
-        await asyncio.sleep(7)
-        return web.Response(status=204)  # pragma: no cover (timed out before)
-
     loop = asyncio.get_running_loop()
     timeout = Timeout(total=5.3)
     async with (
-        serve(app_with(stalled_longer)) as url,
+        serve(app_with(stalled_for(7))) as url,
         Polar(TOKEN, base_url=url, timeout=timeout, max_retries=0) as polar,
     ):
         await asyncio.sleep(1.05 - loop.time() % 1)  # just after a whole second
@@ -489,11 +493,7 @@ def with_locals(error: BaseException) -> str:
 
 
 async def test_a_call_cancelled_while_sending_shows_its_headers_without_the_token() -> None:
-    async def stalled(request: web.Request) -> web.Response:
-        await asyncio.sleep(5)
-        return web.Response(status=204)  # pragma: no cover (cancelled before)
-
-    async with serve(app_with(stalled)) as url, Polar(TOKEN, base_url=url) as polar:
+    async with serve(app_with(stalled_for(3))) as url, Polar(TOKEN, base_url=url) as polar:
         with pytest.raises(asyncio.TimeoutError) as raised:  # also on Python 3.10
             await asyncio.wait_for(polar.checkout_links.get(LINK_ID), 0.3)
     shown = with_locals(raised.value)

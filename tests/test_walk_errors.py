@@ -8,29 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aioresponses import CallbackResult, aioresponses
-from yarl import URL
+from aioresponses import aioresponses
 
 from polar_links import PaginationError, Polar, WalkReport
 from polar_links._pagination import CheckoutLinkPaginator, Page
 
 from . import factories as f
-from .conftest import BASE, LIST_URL
+from .conftest import BASE, answer_pages
 
 LIST = f"{BASE}/v1/checkout-links/"
 LINKS = [f.link() for _ in range(60)]
-
-
-def answer_with(api: aioresponses, body_of: Callable[[int], dict[str, Any]]) -> list[int]:
-    requested: list[int] = []
-
-    async def answer(url: URL, **kwargs: Any) -> CallbackResult:
-        page = int(url.query["page"])
-        requested.append(page)
-        return CallbackResult(body=f.to_bytes(body_of(page)), content_type="application/json")
-
-    api.get(LIST_URL, callback=answer, repeat=True)
-    return requested
 
 
 def empty_or_full(full: set[int], max_page: int) -> Callable[[int], dict[str, Any]]:
@@ -44,7 +31,7 @@ def empty_or_full(full: set[int], max_page: int) -> Callable[[int], dict[str, An
 async def test_three_empty_pages_before_max_page_end_the_walk_with_the_exact_error(
     polar: Polar, api: aioresponses
 ) -> None:
-    requested = answer_with(api, empty_or_full({1}, max_page=9))
+    requested = answer_pages(api, empty_or_full({1}, max_page=9))
     with pytest.raises(PaginationError) as raised:
         await polar.checkout_links.list(limit=5, concurrency=1).collect()
     assert str(raised.value) == (
@@ -60,7 +47,7 @@ async def test_empty_pages_broken_up_by_full_ones_do_not_end_the_walk(
     polar: Polar, api: aioresponses
 ) -> None:
     # Two empty pages, a full one, two empty pages, a full one...: never three in a row.
-    answer_with(api, empty_or_full({1, 4, 7, 10}, max_page=10))
+    answer_pages(api, empty_or_full({1, 4, 7, 10}, max_page=10))
     links = await polar.checkout_links.list(limit=5, concurrency=1).collect()
     assert [link.id for link in links] == [
         link["id"] for p in (1, 4, 7, 10) for link in LINKS[(p - 1) * 5 : p * 5]
@@ -71,7 +58,7 @@ async def test_empty_pages_that_reach_max_page_end_the_walk_quietly(
     polar: Polar, api: aioresponses
 ) -> None:
     # Pages 2, 3 and 4 are empty, but page 4 is the last one: the walk just ends.
-    requested = answer_with(api, empty_or_full({1}, max_page=4))
+    requested = answer_pages(api, empty_or_full({1}, max_page=4))
     links = await polar.checkout_links.list(limit=5, concurrency=1).collect()
     assert [link.id for link in links] == [link["id"] for link in LINKS[:5]]
     assert requested == [1, 2, 3, 4]
@@ -81,7 +68,7 @@ async def test_the_same_links_page_after_page_end_the_walk_with_the_exact_error(
     polar: Polar, api: aioresponses
 ) -> None:
     same = f.list_body(LINKS[:5], total_count=500, max_page=100)
-    answer_with(api, lambda page: same)
+    answer_pages(api, lambda page: same)
     with pytest.raises(PaginationError) as raised:
         await polar.checkout_links.list(limit=5, concurrency=1).collect()
     assert str(raised.value) == (
@@ -166,7 +153,7 @@ def test_tied_boundaries_name_at_most_ten_pages(count: int, more: str) -> None:
 async def test_a_pagination_no_list_can_have_is_named_exactly(
     polar: Polar, api: aioresponses, total: int, max_page: int, why: str
 ) -> None:
-    answer_with(api, lambda page: f.list_body(LINKS[:10], total_count=total, max_page=max_page))
+    answer_pages(api, lambda page: f.list_body(LINKS[:10], total_count=total, max_page=max_page))
     with pytest.raises(PaginationError) as raised:
         await polar.checkout_links.list(limit=10).collect()
     assert str(raised.value).startswith(
@@ -178,7 +165,7 @@ async def test_a_pagination_no_list_can_have_is_named_exactly(
 async def test_a_walk_cut_by_max_items_is_complete_only_when_it_ends_on_the_last_link(
     polar: Polar, api: aioresponses, max_items: int, complete: bool
 ) -> None:
-    answer_with(
+    answer_pages(
         api,
         lambda page: f.list_body(
             LINKS[(page - 1) * 10 : min(page * 10, 25)], total_count=25, max_page=3
@@ -199,7 +186,7 @@ async def test_the_report_counts_the_skipped_items_of_every_page(
         kept = LINKS[(page - 1) * 2 : (page - 1) * 2 + 1]
         return f.list_body([*kept, broken], total_count=6, max_page=3)
 
-    answer_with(api, body)
+    answer_pages(api, body)
     paginator = polar.checkout_links.list(limit=2, concurrency=1)
     links = await paginator.collect()
     assert [link.id for link in links] == [LINKS[0]["id"], LINKS[2]["id"], LINKS[4]["id"]]
@@ -226,7 +213,7 @@ async def _never(number: int) -> Page:
 async def test_the_report_counts_every_repeated_link(polar: Polar, api: aioresponses) -> None:
     # Two links created during the walk push the last two of page 1 onto page 2.
     pages = {1: LINKS[0:5], 2: [*LINKS[3:5], *LINKS[5:8]]}
-    answer_with(api, lambda page: f.list_body(pages[page], total_count=10, max_page=2))
+    answer_pages(api, lambda page: f.list_body(pages[page], total_count=10, max_page=2))
     paginator = polar.checkout_links.list(limit=5, concurrency=1)
     links = await paginator.collect()
     assert [link.id for link in links] == [link["id"] for link in LINKS[0:8]]
