@@ -230,6 +230,7 @@ MUTATION_MODULES: dict[str, list[str]] = {
     ],
     "_transport.py": [
         "tests/test_client.py",
+        "tests/test_tls.py",
         "tests/test_errors.py",
         "tests/test_retries.py",
         "tests/test_resilience.py",

@@ -115,7 +115,7 @@ class Transport:
         session: aiohttp.ClientSession | None,
         ssl: ssl_module.SSLContext | None,
         connection_limit: int,
-        allow_insecure_http: bool = False,
+        allow_insecure_http: bool,
     ) -> None:
         self.base_url = base_url
         self._token = token
@@ -166,9 +166,10 @@ class Transport:
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=self._connection_limit,
-                ssl=self._ssl if self._ssl is not None else True,
+                ssl=self._ssl or True,  # True: aiohttp's default certificate checks
             )
-            session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+            # No raise_for_status here: every request passes its own (False).
+            session = aiohttp.ClientSession(connector=connector)
             # aiohttp resends an idempotent request once, unseen, when its connection
             # drops; retries are this class's job (counted, logged, backed off), and a
             # hidden resend of a DELETE that was applied would turn success into a 404.

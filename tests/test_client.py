@@ -121,9 +121,10 @@ async def test_per_call_timeout_is_passed_to_the_request(polar: Polar, api: aior
 
 async def test_using_a_closed_client_is_a_clear_error(api: aioresponses) -> None:
     polar = Polar(TOKEN, base_url=BASE)
+    assert polar.closed is False  # a bool, as documented
     await polar.aclose()
     await polar.aclose()  # idempotent
-    assert polar.closed
+    assert polar.closed is True
     assert "closed" in repr(polar)
     with pytest.raises(RuntimeError) as raised:
         await polar.checkout_links.get(LINK_ID)
