@@ -153,7 +153,8 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> URL:
             "would travel unencrypted. Use https://, or pass allow_insecure_http=True if you "
             "really mean it."
         )
-    return url.with_path(url.path.rstrip("/"))
+    # The raw path: a %2F inside a segment stays encoded (it is no separator).
+    return url.with_path(url.raw_path.rstrip("/"), encoded=True)
 
 
 def insecure_reason(url: URL) -> str | None:

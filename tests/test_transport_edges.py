@@ -429,7 +429,10 @@ async def test_a_body_inflating_past_aiohttps_own_limit_is_too_large_and_not_ret
     assert len(seen) == 1  # the same answer would come again: no retry
 
 
-async def test_a_base_url_with_a_percent_encoded_path_keeps_it() -> None:
+@pytest.mark.parametrize("prefix", ["/proxy%20one/X", "/tenant%2Fa"])
+async def test_a_base_url_with_a_percent_encoded_path_keeps_it(prefix: str) -> None:
+    # %2F is a slash inside one path segment, not a separator: decoding it would send
+    # the request to another path.
     seen: list[str] = []
 
     async def answer(request: web.Request) -> web.Response:
@@ -438,10 +441,11 @@ async def test_a_base_url_with_a_percent_encoded_path_keeps_it() -> None:
 
     async with (
         serve(app_with(answer)) as url,
-        Polar(TOKEN, base_url=f"{url}/proxy%20one/X/") as polar,
+        Polar(TOKEN, base_url=f"{url}{prefix}/") as polar,
     ):
+        assert polar.base_url == f"{url}{prefix}"
         await polar.checkout_links.get(LINK_ID)
-    assert seen == [f"/proxy%20one/X/v1/checkout-links/{LINK_ID}"]
+    assert seen == [f"{prefix}/v1/checkout-links/{LINK_ID}"]
 
 
 # ---------------------------------------------------------------- connection failures
